@@ -1,0 +1,340 @@
+//! The command line: parse arguments, call the library, print, exit.
+
+use crate::error::{Error, Result};
+use crate::gate::{open_repo, Gate};
+use crate::report::{self, Report};
+use crate::sign::{self, LayerOptions, Signed, SigningKey};
+use crate::trust::Trust;
+use crate::{chain, verify};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sigtag",
+    version,
+    about = "Promotion gates on OpenPGP-signed git tags",
+    long_about = "sigtag signs, co-signs and verifies release tags made of signed layers, \
+                  and tells whether a tag carries the signatures an environment requires.\n\
+                  Exit status: 0 yes, 1 no, 2 could not run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+struct SignerArgs {
+    /// Armored secret key file (passphrase from SIGTAG_PASSPHRASE or a prompt)
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Sign through a running gpg-agent
+    #[arg(long = "gpg-agent", value_name = "FPR", num_args = 0..=1, default_missing_value = "")]
+    gpg_agent: Option<String>,
+    /// Sign on an OpenPGP card
+    #[arg(long, value_name = "IDENT", num_args = 0..=1, default_missing_value = "")]
+    card: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct RepoArg {
+    /// The repository (a bare one works too)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    repo: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct KeysArg {
+    /// The keys directory: certificates and policy.toml
+    #[arg(long, value_name = "DIR", default_value = "keys")]
+    keys: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Make the first signed layer of a new tag
+    Sign {
+        name: String,
+        /// The commit to tag (default: HEAD)
+        commit: Option<String>,
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// The tag message (default: names the tag and the pull request)
+        #[arg(short, long, value_name = "MSG")]
+        message: Option<String>,
+        /// Tagger identity, "Name <email>" (default: the key's user ID)
+        #[arg(long, value_name = "IDENT")]
+        tagger: Option<String>,
+        #[command(flatten)]
+        repo: RepoArg,
+        /// Push the tag to this remote (only if the remote does not have it)
+        #[arg(long, value_name = "REMOTE")]
+        push: Option<String>,
+    },
+    /// Add a signed layer on top of an existing tag
+    Cosign {
+        name: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+        #[arg(short, long, value_name = "MSG")]
+        message: Option<String>,
+        #[arg(long, value_name = "IDENT")]
+        tagger: Option<String>,
+        /// Refuse unless the tag already meets this rule (groups from --keys)
+        #[arg(long, value_name = "RULE")]
+        require: Option<String>,
+        #[command(flatten)]
+        keys: KeysArg,
+        #[command(flatten)]
+        repo: RepoArg,
+        /// Push the tag to this remote, only if nobody changed it there meanwhile
+        #[arg(long, value_name = "REMOTE")]
+        push: Option<String>,
+    },
+    /// Tell whether tags carry the signatures an environment requires
+    Verify {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        #[command(flatten)]
+        keys: KeysArg,
+        #[command(flatten)]
+        repo: RepoArg,
+        /// Print a JSON array of reports
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain, layer by layer, what a tag carries and what it lacks
+    Explain {
+        name: String,
+        /// The environment (default: every environment of the policy)
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        #[command(flatten)]
+        keys: KeysArg,
+        #[command(flatten)]
+        repo: RepoArg,
+    },
+    /// Report on every tag (exit 0 once it has run)
+    List {
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        #[command(flatten)]
+        keys: KeysArg,
+        #[command(flatten)]
+        repo: RepoArg,
+        /// Only tags matching this glob
+        #[arg(long, value_name = "GLOB")]
+        filter: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Walk through the whole story on generated keys and a throw-away repository
+    Demo,
+}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sigtag: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn signing_key(args: &SignerArgs) -> Result<SigningKey> {
+    if let Some(path) = &args.key {
+        return sign::load_key_file(path);
+    }
+    if args.gpg_agent.is_some() {
+        return Err(Error::usage(
+            "--gpg-agent signing is not available in this build; export the key and use --key FILE, or co-sign with git tag -s -f",
+        ));
+    }
+    Err(Error::usage(
+        "--card signing is not available in this build; export the key and use --key FILE, or co-sign with git tag -s -f",
+    ))
+}
+
+fn print_json(reports: &[Report]) -> Result<()> {
+    let text = serde_json::to_string_pretty(reports).map_err(|e| Error::io(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| Error::io(format!("cannot write the report: {e}")))
+}
+
+fn print_lines(reports: &[Report]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for r in reports {
+        writeln!(out, "{}", r.line())
+            .map_err(|e| Error::io(format!("cannot write the report: {e}")))?;
+    }
+    Ok(())
+}
+
+fn finish_signing(
+    repo: &git2::Repository,
+    name: &str,
+    signed: Signed,
+    push: Option<&str>,
+) -> Result<i32> {
+    match &signed {
+        Signed::AlreadySigned { layer } => {
+            eprintln!("{name}: this key already signed layer {layer}; nothing to do");
+            return Ok(0);
+        }
+        Signed::Added { layer, .. } => eprintln!("{name}: signed layer {layer}"),
+    }
+    if let Some(remote) = push {
+        sign::publish(repo, name, remote, &signed)?;
+        eprintln!("{name}: pushed to {remote}");
+    }
+    Ok(0)
+}
+
+fn run(command: Command) -> Result<i32> {
+    match command {
+        Command::Sign {
+            name,
+            commit,
+            signer,
+            message,
+            tagger,
+            repo,
+            push,
+        } => {
+            let repo = open_repo(&repo.repo)?;
+            let mut key = signing_key(&signer)?;
+            let signed = sign::sign(
+                &repo,
+                &name,
+                commit.as_deref(),
+                &mut key,
+                &LayerOptions { message, tagger },
+            )?;
+            finish_signing(&repo, &name, signed, push.as_deref())
+        }
+        Command::Cosign {
+            name,
+            signer,
+            message,
+            tagger,
+            require,
+            keys,
+            repo,
+            push,
+        } => {
+            // Configuration first: a bad --require or keys dir stops
+            // before any key is unlocked or tag is read.
+            let required = match &require {
+                Some(text) => {
+                    let trust = Trust::load_dir(&keys.keys)?;
+                    let rule = trust.parse_rule(text, "--require")?;
+                    Some((trust, rule))
+                }
+                None => None,
+            };
+            let repo = open_repo(&repo.repo)?;
+            let mut key = signing_key(&signer)?;
+            let signed = sign::cosign(
+                &repo,
+                &name,
+                &mut key,
+                &LayerOptions { message, tagger },
+                required.as_ref().map(|(t, r)| (t, r)),
+            )?;
+            finish_signing(&repo, &name, signed, push.as_deref())
+        }
+        Command::Verify {
+            names,
+            env,
+            keys,
+            repo,
+            json,
+        } => {
+            let trust = Trust::load_dir(&keys.keys)?;
+            let gate = Gate::for_environment(&trust, &env)?;
+            let repo = open_repo(&repo.repo)?;
+            let reports = gate.judge_all(&repo, &names)?;
+            if json {
+                print_json(&reports)?;
+            } else {
+                print_lines(&reports)?;
+            }
+            Ok(if reports.iter().all(|r| r.satisfied) {
+                0
+            } else {
+                1
+            })
+        }
+        Command::Explain {
+            name,
+            env,
+            keys,
+            repo,
+        } => {
+            let trust = Trust::load_dir(&keys.keys)?;
+            let envs: Vec<String> = match env {
+                Some(e) => {
+                    trust.rule_for(&e)?;
+                    vec![e]
+                }
+                None => trust.environments().map(|(e, _)| e.to_string()).collect(),
+            };
+            if envs.is_empty() {
+                return Err(Error::config(format!(
+                    "{}: defines no environment; add [environments.NAME] with a require rule",
+                    keys.keys.join("policy.toml").display()
+                )));
+            }
+            let repo = open_repo(&repo.repo)?;
+            let chain = chain::read(&repo, &name);
+            let checks = verify::check_chain(&chain, &trust, std::time::SystemTime::now());
+            let mut all = true;
+            let mut out = std::io::stdout().lock();
+            for (i, env) in envs.iter().enumerate() {
+                let rule = trust.rule_for(env)?;
+                let text = report::explain(env, rule, &trust, &chain, &checks);
+                all &= Report::build(env, rule, &trust, &chain, &checks).satisfied;
+                let sep = if i > 0 { "\n" } else { "" };
+                write!(out, "{sep}{text}").map_err(|e| Error::io(e.to_string()))?;
+            }
+            Ok(if all { 0 } else { 1 })
+        }
+        Command::List {
+            env,
+            keys,
+            repo,
+            filter,
+            json,
+        } => {
+            let trust = Trust::load_dir(&keys.keys)?;
+            let gate = Gate::for_environment(&trust, &env)?;
+            let repo = open_repo(&repo.repo)?;
+            let names: Vec<String> = chain::tag_names(&repo)?
+                .into_iter()
+                .filter(|n| filter.as_deref().is_none_or(|f| crate::glob::matches(f, n)))
+                .collect();
+            let reports = gate.judge_all(&repo, &names)?;
+            if json {
+                print_json(&reports)?;
+            } else {
+                print_lines(&reports)?;
+            }
+            Ok(0)
+        }
+        Command::Demo => crate::demo::run().map(|()| 0),
+    }
+}

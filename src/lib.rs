@@ -1,0 +1,30 @@
+//! sigtag: promotion gates on OpenPGP-signed git tag chains.
+//!
+//! Data flows one way, one module per step:
+//!
+//! ```text
+//! git objects -> object (one layer, strict) -> chain (the layers of a ref)
+//!   -> verify (which signatures count) -> rule (pure evaluation)
+//!   -> report (JSON, one line, explanation)
+//! ```
+//!
+//! `trust` loads the trust root (certificates, groups, rules) and checks it
+//! completely before any tag is read. `sign` writes new layers and `remote` publishes them;
+//! `cli` and `demo` are thin front ends.
+
+pub mod chain;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod gate;
+pub mod glob;
+pub mod object;
+pub mod problem;
+pub mod remote;
+pub mod report;
+pub mod rule;
+pub mod sign;
+pub mod trust;
+pub mod verify;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,491 @@
+//! Strict parsing of one git tag object (one layer of a promotion tag).
+//!
+//! Invariants of a [`TagObject`] that parsed successfully:
+//! - the headers are exactly `object`, `type`, `tag`, `tagger`, in that
+//!   order, each once, followed by a blank line;
+//! - the object is at most [`MAX_OBJECT_SIZE`] bytes and holds no NUL byte;
+//! - the body holds at most one armored block, and if it holds one, that
+//!   block is the last thing in the object: nothing follows its end line;
+//! - `payload()` is exactly the bytes git hands to gpg when it verifies.
+//!
+//! This module knows nothing about repositories or keys; it is pure and
+//! safe to feed arbitrary bytes.
+
+use std::fmt;
+
+/// A layer larger than this is refused rather than read.
+pub const MAX_OBJECT_SIZE: usize = 1 << 20;
+
+const BEGIN_PGP: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
+const END_PGP: &[u8] = b"-----END PGP SIGNATURE-----";
+
+/// The kinds of git object a tag may point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Commit,
+    Tag,
+    Tree,
+    Blob,
+}
+
+impl Kind {
+    pub fn parse(s: &[u8]) -> Option<Kind> {
+        match s {
+            b"commit" => Some(Kind::Commit),
+            b"tag" => Some(Kind::Tag),
+            b"tree" => Some(Kind::Tree),
+            b"blob" => Some(Kind::Blob),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Commit => "commit",
+            Kind::Tag => "tag",
+            Kind::Tree => "tree",
+            Kind::Blob => "blob",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `tagger` header: identity and time as git writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagger {
+    /// `Name <email>`
+    pub ident: String,
+    /// Seconds since the epoch.
+    pub time: i64,
+    /// `+hhmm` or `-hhmm`.
+    pub tz: String,
+}
+
+/// The signature block of a layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureBlock {
+    /// No armored block at all.
+    None,
+    /// An OpenPGP signature block (armored bytes, begin to end line).
+    OpenPgp(Vec<u8>),
+    /// Another kind of armored block (an SSH or X.509 signature).
+    Foreign(String),
+}
+
+/// One parsed tag object.
+#[derive(Debug, Clone)]
+pub struct TagObject {
+    pub target: String,
+    pub target_kind: Kind,
+    pub name: String,
+    pub tagger: Tagger,
+    pub message: String,
+    pub signature: SignatureBlock,
+    raw: Vec<u8>,
+    payload_len: usize,
+}
+
+impl TagObject {
+    /// The signed bytes: everything before the signature block.
+    pub fn payload(&self) -> &[u8] {
+        &self.raw[..self.payload_len]
+    }
+
+    /// The whole object as stored.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+}
+
+/// Why an object is not a well-formed layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The object is not as git writes it; the string says how.
+    Malformed(String),
+    /// Bytes follow the end of the signature block.
+    TrailingData,
+    /// The body holds more than one armored block.
+    MultipleArmor,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Malformed(why) => write!(f, "malformed tag object: {why}"),
+            ParseError::TrailingData => f.write_str("text after the signature block"),
+            ParseError::MultipleArmor => f.write_str("more than one armored block in one layer"),
+        }
+    }
+}
+
+fn malformed(why: impl Into<String>) -> ParseError {
+    ParseError::Malformed(why.into())
+}
+
+const HEADERS: [&str; 4] = ["object", "type", "tag", "tagger"];
+
+/// Parses a tag object strictly.
+pub fn parse(raw: &[u8]) -> Result<TagObject, ParseError> {
+    if raw.len() > MAX_OBJECT_SIZE {
+        return Err(malformed("larger than 1 MiB"));
+    }
+    if raw.contains(&0) {
+        return Err(malformed("it holds a NUL byte"));
+    }
+
+    let mut values: [Option<&[u8]>; 4] = [None; 4];
+    let mut next = 0usize; // index in HEADERS of the next expected header
+    let mut pos = 0usize;
+    loop {
+        let Some(nl) = find(&raw[pos..], b'\n') else {
+            return Err(malformed("no blank line after the headers"));
+        };
+        let line = &raw[pos..pos + nl];
+        pos += nl + 1;
+        if line.is_empty() {
+            break;
+        }
+        let (key, value) = match find(line, b' ') {
+            Some(sp) => (&line[..sp], &line[sp + 1..]),
+            None => (line, &b""[..]),
+        };
+        let key_str = String::from_utf8_lossy(key);
+        let Some(idx) = HEADERS.iter().position(|h| h.as_bytes() == key) else {
+            return Err(malformed(format!(
+                "unexpected header \"{}\"",
+                printable(&key_str)
+            )));
+        };
+        if values[idx].is_some() {
+            return Err(malformed(format!("duplicate \"{key_str}\" header")));
+        }
+        if idx < next {
+            return Err(malformed(format!("header \"{key_str}\" out of order")));
+        }
+        if let Some(missing) = HEADERS[next..idx].first() {
+            return Err(malformed(format!(
+                "header \"{key_str}\" out of order (\"{missing}\" must come first)"
+            )));
+        }
+        values[idx] = Some(value);
+        next = idx + 1;
+    }
+    for (i, v) in values.iter().enumerate() {
+        if v.is_none() {
+            return Err(malformed(format!("missing \"{}\" header", HEADERS[i])));
+        }
+    }
+    let [Some(object), Some(typ), Some(name), Some(tagger)] = values else {
+        return Err(malformed("missing header"));
+    };
+
+    let target = parse_oid(object)
+        .ok_or_else(|| malformed("the \"object\" header is not a 40-digit object id"))?;
+    let target_kind = Kind::parse(typ).ok_or_else(|| {
+        malformed(format!(
+            "unknown object type \"{}\"",
+            printable(&String::from_utf8_lossy(typ))
+        ))
+    })?;
+    let name = std::str::from_utf8(name)
+        .ok()
+        .filter(|n| !n.is_empty() && !n.chars().any(char::is_control))
+        .ok_or_else(|| malformed("the \"tag\" header is not a valid name"))?
+        .to_string();
+    let tagger = parse_tagger(tagger)
+        .ok_or_else(|| malformed("the \"tagger\" header is not \"Name <email> time zone\""))?;
+
+    let body_start = pos;
+    let (payload_len, signature) = split_signature(raw, body_start)?;
+    let message = String::from_utf8_lossy(&raw[body_start..payload_len]).into_owned();
+
+    Ok(TagObject {
+        target,
+        target_kind,
+        name,
+        tagger,
+        message,
+        signature,
+        raw: raw.to_vec(),
+        payload_len,
+    })
+}
+
+/// Reads just enough of a possibly malformed object to follow it down the
+/// chain: the first `object` and `type` headers.
+pub fn peek_target(raw: &[u8]) -> Option<(String, Kind)> {
+    let mut object = None;
+    let mut kind = None;
+    for line in raw.split(|&b| b == b'\n').take(8) {
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix(b"object ") {
+            object = object.or_else(|| parse_oid(v));
+        } else if let Some(v) = line.strip_prefix(b"type ") {
+            kind = kind.or_else(|| Kind::parse(v));
+        }
+    }
+    Some((object?, kind?))
+}
+
+/// Splits the body into the signed payload and the signature block.
+fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlock), ParseError> {
+    let mut begin: Option<(usize, &[u8])> = None;
+    let mut end: Option<usize> = None; // offset just past the end line's newline
+    let mut pos = body_start;
+    while pos < raw.len() {
+        let nl = find(&raw[pos..], b'\n');
+        let line_end = nl.map_or(raw.len(), |n| pos + n);
+        let line = &raw[pos..line_end];
+        let next = nl.map_or(raw.len(), |n| pos + n + 1);
+        if line.starts_with(b"-----BEGIN ") {
+            if begin.is_some() {
+                return Err(ParseError::MultipleArmor);
+            }
+            begin = Some((pos, line));
+        } else if line.starts_with(b"-----END ") {
+            match begin {
+                Some((_, begin_line)) if end.is_none() => {
+                    if !(begin_line == BEGIN_PGP && line == END_PGP)
+                        && !(begin_line != BEGIN_PGP && line.starts_with(b"-----END "))
+                    {
+                        return Err(malformed(
+                            "the signature block's end line does not match its begin line",
+                        ));
+                    }
+                    if nl.is_none() {
+                        return Err(malformed("the signature block does not end with a newline"));
+                    }
+                    end = Some(next);
+                }
+                Some(_) => return Err(ParseError::MultipleArmor),
+                None => return Err(malformed("an armor end line with no begin line")),
+            }
+        } else if end.is_some() {
+            return Err(ParseError::TrailingData);
+        }
+        pos = next;
+    }
+    match (begin, end) {
+        (None, _) => Ok((raw.len(), SignatureBlock::None)),
+        (Some(_), None) => Err(malformed("signature block has no end line")),
+        (Some((start, line)), Some(stop)) => {
+            if stop != raw.len() {
+                return Err(ParseError::TrailingData);
+            }
+            let block = if line == BEGIN_PGP {
+                SignatureBlock::OpenPgp(raw[start..stop].to_vec())
+            } else {
+                let label = String::from_utf8_lossy(line)
+                    .trim_start_matches("-----BEGIN ")
+                    .trim_end_matches('-')
+                    .to_string();
+                SignatureBlock::Foreign(printable(&label))
+            };
+            Ok((start, block))
+        }
+    }
+}
+
+fn parse_oid(v: &[u8]) -> Option<String> {
+    (v.len() == 40
+        && v.iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))
+    .then(|| String::from_utf8_lossy(v).into_owned())
+}
+
+fn parse_tagger(v: &[u8]) -> Option<Tagger> {
+    let v = std::str::from_utf8(v).ok()?;
+    let close = v.rfind('>')?;
+    let ident = &v[..=close];
+    let open = ident.find('<')?;
+    if open == 0 || !ident[..open].ends_with(' ') || ident.chars().any(char::is_control) {
+        return None;
+    }
+    let rest = v[close + 1..].strip_prefix(' ')?;
+    let (time, tz) = rest.split_once(' ')?;
+    if time.is_empty() || time.len() > 19 || !time.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let tz_ok = tz.len() == 5
+        && matches!(tz.as_bytes()[0], b'+' | b'-')
+        && tz.as_bytes()[1..].iter().all(u8::is_ascii_digit);
+    if !tz_ok {
+        return None;
+    }
+    Some(Tagger {
+        ident: ident.to_string(),
+        time: time.parse().ok()?,
+        tz: tz.to_string(),
+    })
+}
+
+fn find(hay: &[u8], b: u8) -> Option<usize> {
+    hay.iter().position(|&x| x == b)
+}
+
+/// Keeps untrusted text short and free of control characters in messages.
+pub fn printable(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(64).collect();
+    if s.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
+/// Writes the bytes of an unsigned layer exactly as `git tag` does; the
+/// signature block is appended by the signer.
+pub fn unsigned_payload(
+    target: &str,
+    kind: Kind,
+    name: &str,
+    tagger: &Tagger,
+    message: &str,
+) -> Vec<u8> {
+    let mut out = format!(
+        "object {target}\ntype {kind}\ntag {name}\ntagger {} {} {}\n\n",
+        tagger.ident, tagger.time, tagger.tz
+    );
+    out.push_str(message);
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OID: &str = "0123456789abcdef0123456789abcdef01234567";
+    const SIG: &str = "-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n";
+
+    fn obj(headers: &str, body: &str) -> Vec<u8> {
+        format!("{headers}\n{body}").into_bytes()
+    }
+
+    fn good_headers() -> String {
+        format!(
+            "object {OID}\ntype commit\ntag v1\ntagger A U Thor <a@example.org> 1700000000 +0100\n"
+        )
+    }
+
+    #[test]
+    fn parses_a_signed_layer() {
+        let raw = obj(&good_headers(), &format!("release\n{SIG}"));
+        let t = parse(&raw).unwrap();
+        assert_eq!(t.target, OID);
+        assert_eq!(t.target_kind, Kind::Commit);
+        assert_eq!(t.name, "v1");
+        assert_eq!(t.tagger.ident, "A U Thor <a@example.org>");
+        assert_eq!(t.tagger.time, 1_700_000_000);
+        assert_eq!(t.message, "release\n");
+        assert!(t.payload().ends_with(b"\n\nrelease\n"));
+        assert_eq!(
+            t.signature,
+            SignatureBlock::OpenPgp(SIG.as_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn unsigned_layer_has_whole_object_as_payload() {
+        let raw = obj(&good_headers(), "just a message\n");
+        let t = parse(&raw).unwrap();
+        assert_eq!(t.signature, SignatureBlock::None);
+        assert_eq!(t.payload(), &raw[..]);
+    }
+
+    #[test]
+    fn refuses_text_after_the_signature() {
+        let raw = obj(&good_headers(), &format!("release\n{SIG}unsigned text\n"));
+        assert_eq!(parse(&raw).unwrap_err(), ParseError::TrailingData);
+        let raw = obj(&good_headers(), &format!("release\n{SIG}\n"));
+        assert_eq!(parse(&raw).unwrap_err(), ParseError::TrailingData);
+    }
+
+    #[test]
+    fn refuses_two_armored_blocks() {
+        let raw = obj(&good_headers(), &format!("release\n{SIG}{SIG}"));
+        assert_eq!(parse(&raw).unwrap_err(), ParseError::MultipleArmor);
+        let raw = obj(
+            &good_headers(),
+            &format!("-----BEGIN PGP MESSAGE-----\nrelease\n{SIG}"),
+        );
+        assert_eq!(parse(&raw).unwrap_err(), ParseError::MultipleArmor);
+    }
+
+    #[test]
+    fn refuses_header_mistakes() {
+        let dup = format!("{}tagger B <b@x> 1 +0000\n", good_headers());
+        assert_eq!(
+            parse(&obj(&dup, "m\n")).unwrap_err().to_string(),
+            "malformed tag object: duplicate \"tagger\" header"
+        );
+        let swapped = format!("object {OID}\ntag v1\ntype commit\ntagger A <a@x> 1 +0000\n");
+        assert_eq!(
+            parse(&obj(&swapped, "m\n")).unwrap_err().to_string(),
+            "malformed tag object: header \"tag\" out of order (\"type\" must come first)"
+        );
+        let missing = format!("object {OID}\ntype commit\ntag v1\n");
+        assert_eq!(
+            parse(&obj(&missing, "m\n")).unwrap_err().to_string(),
+            "malformed tag object: missing \"tagger\" header"
+        );
+        let extra = format!("{}foo bar\n", good_headers());
+        assert_eq!(
+            parse(&obj(&extra, "m\n")).unwrap_err().to_string(),
+            "malformed tag object: unexpected header \"foo\""
+        );
+    }
+
+    #[test]
+    fn refuses_unterminated_signature() {
+        let raw = obj(&good_headers(), "m\n-----BEGIN PGP SIGNATURE-----\n\nabc\n");
+        assert_eq!(
+            parse(&raw).unwrap_err().to_string(),
+            "malformed tag object: signature block has no end line"
+        );
+    }
+
+    #[test]
+    fn refuses_oversized_objects() {
+        let big = "x".repeat(MAX_OBJECT_SIZE);
+        let raw = obj(&good_headers(), &big);
+        assert_eq!(
+            parse(&raw).unwrap_err().to_string(),
+            "malformed tag object: larger than 1 MiB"
+        );
+    }
+
+    #[test]
+    fn foreign_signature_blocks_are_recognised() {
+        let ssh = "-----BEGIN SSH SIGNATURE-----\nabc\n-----END SSH SIGNATURE-----\n";
+        let t = parse(&obj(&good_headers(), &format!("m\n{ssh}"))).unwrap();
+        assert_eq!(t.signature, SignatureBlock::Foreign("SSH SIGNATURE".into()));
+    }
+
+    #[test]
+    fn peeks_through_broken_objects() {
+        let raw = format!("object {OID}\ntype tag\ntype tag\n\n");
+        assert_eq!(
+            peek_target(raw.as_bytes()),
+            Some((OID.to_string(), Kind::Tag))
+        );
+    }
+
+    #[test]
+    fn round_trips_what_it_writes() {
+        let tagger = Tagger {
+            ident: "A <a@x>".into(),
+            time: 5,
+            tz: "+0000".into(),
+        };
+        let p = unsigned_payload(OID, Kind::Tag, "v2", &tagger, "hello\n");
+        let t = parse(&p).unwrap();
+        assert_eq!(t.target_kind, Kind::Tag);
+        assert_eq!(t.tagger, tagger);
+    }
+}

@@ -1,0 +1,186 @@
+//! Every reason sigtag gives for refusing a tag or not counting a signature.
+//!
+//! The text of each reason is part of the interface: reports, tests and
+//! people read it. Tag-level problems ([`Problem::rejects_tag`]) reject the
+//! whole tag; the others only mean that a layer or signature counts for
+//! nothing.
+
+use crate::object::Kind;
+use std::fmt;
+
+/// Signatures dated further ahead than this do not count.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 5 * 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    // --- the whole tag is refused ---
+    NotFound(String),
+    SymbolicRef,
+    Unreadable(String),
+    Lightweight(Kind),
+    NameMismatch {
+        found: String,
+        expected: String,
+    },
+    BottomNotCommit(Kind),
+    TooManyLayers,
+    Malformed(String),
+    TrailingData,
+    MultipleArmor,
+    BadSignature {
+        signer: String,
+        key: String,
+    },
+    UnreadableSignature(String),
+    TooManySignatures,
+
+    // --- the layer or signature counts for nothing ---
+    Unsigned,
+    ForeignSignature(String),
+    UnknownKey(String),
+    NotDocumentSignature {
+        signer: String,
+    },
+    NoCreationTime {
+        signer: String,
+    },
+    Weak {
+        signer: String,
+        algo: String,
+    },
+    PolicyRejected {
+        signer: String,
+        why: String,
+    },
+    Future {
+        signer: String,
+        created: String,
+    },
+    Expired {
+        signer: String,
+        key: String,
+    },
+    NotYetValid {
+        signer: String,
+        key: String,
+    },
+    Compromised {
+        signer: String,
+    },
+    SoftRevoked {
+        signer: String,
+        key: String,
+        reason: String,
+    },
+    NotSigningKey {
+        signer: String,
+        key: String,
+    },
+    InvalidCert {
+        signer: String,
+        why: String,
+    },
+}
+
+/// The most signature packets one layer may carry.
+pub const MAX_SIGNATURES_PER_LAYER: usize = 16;
+
+impl Problem {
+    /// Does this problem reject the whole tag?
+    pub fn rejects_tag(&self) -> bool {
+        use Problem::*;
+        matches!(
+            self,
+            NotFound(_)
+                | SymbolicRef
+                | Unreadable(_)
+                | Lightweight(_)
+                | NameMismatch { .. }
+                | BottomNotCommit(_)
+                | TooManyLayers
+                | Malformed(_)
+                | TrailingData
+                | MultipleArmor
+                | BadSignature { .. }
+                | UnreadableSignature(_)
+                | TooManySignatures
+        )
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Problem::*;
+        match self {
+            NotFound(name) => write!(f, "no tag named \"{name}\""),
+            SymbolicRef => f.write_str("the tag is a symbolic reference"),
+            Unreadable(why) => write!(f, "the tag cannot be read: {why}"),
+            Lightweight(kind) => write!(
+                f,
+                "lightweight tag: it points at a {kind}, not at a signed tag object"
+            ),
+            NameMismatch { found, expected } => {
+                write!(f, "layer is named \"{found}\", not \"{expected}\"")
+            }
+            BottomNotCommit(kind) => write!(f, "the chain ends at a {kind}, not at a commit"),
+            TooManyLayers => write!(f, "more than {} layers", crate::chain::MAX_LAYERS),
+            Malformed(why) => write!(f, "malformed tag object: {why}"),
+            TrailingData => f.write_str("text after the signature block"),
+            MultipleArmor => f.write_str("more than one armored block in one layer"),
+            BadSignature { signer, key } => write!(
+                f,
+                "bad signature by {signer} ({key}): the layer was altered after it was signed"
+            ),
+            UnreadableSignature(why) => write!(f, "unreadable signature block: {why}"),
+            TooManySignatures => write!(
+                f,
+                "more than {MAX_SIGNATURES_PER_LAYER} signature packets in one layer"
+            ),
+            Unsigned => f.write_str("no signature"),
+            ForeignSignature(kind) => write!(f, "not an OpenPGP signature ({kind})"),
+            UnknownKey(id) => write!(f, "signed by a key nobody trusts: {id}"),
+            NotDocumentSignature { signer } => {
+                write!(f, "signature by {signer} is not a document signature")
+            }
+            NoCreationTime { signer } => write!(f, "signature by {signer} has no creation time"),
+            Weak { signer, algo } => {
+                write!(f, "signature by {signer} uses {algo}, which is too weak")
+            }
+            PolicyRejected { signer, why } => write!(
+                f,
+                "signature by {signer} is not acceptable under the standard policy: {why}"
+            ),
+            Future { signer, created } => write!(
+                f,
+                "signature by {signer} is dated {created}, more than 5 minutes in the future"
+            ),
+            Expired { signer, key } => write!(
+                f,
+                "{signer}'s key {key} had expired when the signature was made"
+            ),
+            NotYetValid { signer, key } => write!(
+                f,
+                "{signer}'s key {key} did not exist yet when the signature was made"
+            ),
+            Compromised { signer } => write!(
+                f,
+                "{signer}'s certificate is revoked as compromised, so none of its signatures count"
+            ),
+            SoftRevoked {
+                signer,
+                key,
+                reason,
+            } => write!(
+                f,
+                "{signer}'s key {key} was revoked ({reason}) before the signature was made"
+            ),
+            NotSigningKey { signer, key } => {
+                write!(f, "{signer}'s key {key} is not a signing key")
+            }
+            InvalidCert { signer, why } => write!(
+                f,
+                "{signer}'s certificate is not valid when the signature was made: {why}"
+            ),
+        }
+    }
+}

@@ -1,0 +1,515 @@
+//! Making layers: the first signed layer on a commit (`sign`) and a layer
+//! on top of an existing chain (`cosign`).
+//!
+//! A layer is written exactly as `git tag -s` writes it: the four headers,
+//! a blank line, the message ending in a newline, then one armored detached
+//! signature over everything before it. References are only ever moved
+//! with a compare-and-swap, locally and on the remote.
+
+use crate::chain::{self, Chain};
+use crate::error::{clean, Error, Result};
+use crate::object::{self, Kind, Tagger};
+use crate::remote;
+use crate::rule::Rule;
+use crate::trust::Trust;
+use crate::verify;
+use git2::{ObjectType, Oid, Repository};
+use openpgp::crypto::{Password, Signer as _};
+use openpgp::parse::Parse;
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::stream::{Armorer, Message, Signer};
+use openpgp::types::HashAlgorithm;
+use openpgp::Cert;
+use sequoia_openpgp as openpgp;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// Something that can make signatures, with the certificate it belongs to.
+pub struct SigningKey {
+    pub cert: Cert,
+    signer: Box<dyn openpgp::crypto::Signer + Send + Sync>,
+}
+
+impl SigningKey {
+    pub fn new(cert: Cert, signer: Box<dyn openpgp::crypto::Signer + Send + Sync>) -> SigningKey {
+        SigningKey {
+            cert: cert.strip_secret_key_material(),
+            signer,
+        }
+    }
+
+    /// The fingerprint of the key that signs.
+    pub fn fingerprint(&self) -> openpgp::Fingerprint {
+        self.signer.public().fingerprint()
+    }
+
+    /// `Name <email>` of the certificate's primary user ID.
+    pub fn ident(&self) -> Result<String> {
+        let policy = StandardPolicy::new();
+        let uid = self
+            .cert
+            .with_policy(&policy, None)
+            .ok()
+            .and_then(|vc| vc.primary_userid().ok().map(|u| u.userid().clone()))
+            .or_else(|| self.cert.userids().next().map(|u| u.userid().clone()))
+            .ok_or_else(|| {
+                Error::sign(
+                    "the signing certificate has no user ID; pass --tagger \"Name <email>\"",
+                )
+            })?;
+        let text = String::from_utf8_lossy(uid.value()).to_string();
+        if text.contains('<') && text.ends_with('>') {
+            Ok(text)
+        } else {
+            Ok(format!("{text} <>"))
+        }
+    }
+
+    /// An armored detached signature over `payload`.
+    pub fn sign_detached(&mut self, payload: &[u8], at: SystemTime) -> Result<Vec<u8>> {
+        let fail =
+            |e: anyhow::Error| Error::sign(format!("signing failed: {}", clean(&e.to_string())));
+        let mut sink = Vec::new();
+        {
+            let message = Message::new(&mut sink);
+            let message = Armorer::new(message)
+                .kind(openpgp::armor::Kind::Signature)
+                .build()
+                .map_err(fail)?;
+            let mut w = Signer::new(message, Borrowed(&mut *self.signer))
+                .map_err(fail)?
+                .detached()
+                .hash_algo(HashAlgorithm::SHA512)
+                .map_err(fail)?
+                .creation_time(at)
+                .build()
+                .map_err(fail)?;
+            w.write_all(payload).map_err(|e| fail(e.into()))?;
+            w.finalize().map_err(fail)?;
+        }
+        Ok(sink)
+    }
+}
+
+/// Lends a boxed signer to Sequoia's streaming signer, which wants to own one.
+struct Borrowed<'a>(&'a mut (dyn openpgp::crypto::Signer + Send + Sync));
+
+impl openpgp::crypto::Signer for Borrowed<'_> {
+    fn public(
+        &self,
+    ) -> &openpgp::packet::Key<
+        openpgp::packet::key::PublicParts,
+        openpgp::packet::key::UnspecifiedRole,
+    > {
+        self.0.public()
+    }
+
+    fn acceptable_hashes(&self) -> &[HashAlgorithm] {
+        self.0.acceptable_hashes()
+    }
+
+    fn sign(
+        &mut self,
+        hash_algo: HashAlgorithm,
+        digest: &[u8],
+    ) -> openpgp::Result<openpgp::crypto::mpi::Signature> {
+        self.0.sign(hash_algo, digest)
+    }
+}
+
+/// Where the passphrase of an encrypted key comes from.
+pub fn passphrase_for(what: &str) -> Result<Password> {
+    if let Ok(p) = std::env::var("SIGTAG_PASSPHRASE") {
+        return Ok(p.into());
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return rpassword::prompt_password(format!("Passphrase for {what}: "))
+            .map(Password::from)
+            .map_err(|e| Error::io(format!("cannot read the passphrase: {e}")));
+    }
+    Err(Error::sign(format!(
+        "{what} is protected by a passphrase; set SIGTAG_PASSPHRASE or run on a terminal"
+    )))
+}
+
+/// Loads an armored secret key (`--key FILE`) and picks its signing key.
+pub fn load_key_file(path: &Path) -> Result<SigningKey> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {shown}: {e}")))?;
+    let cert = Cert::from_bytes(&bytes).map_err(|_| {
+        Error::sign(format!(
+            "{shown} is not an OpenPGP secret key; export one with gpg --armor --export-secret-keys"
+        ))
+    })?;
+    signing_key_of(cert, &shown)
+}
+
+/// Picks the signing-capable secret key of a certificate, decrypting it if
+/// needed.
+pub fn signing_key_of(cert: Cert, shown: &str) -> Result<SigningKey> {
+    let policy = StandardPolicy::new();
+    let vc = cert.with_policy(&policy, None).map_err(|e| {
+        Error::sign(format!(
+            "the key in {shown} is not usable: {}",
+            clean(&e.to_string())
+        ))
+    })?;
+    let ka = vc
+        .keys()
+        .supported()
+        .alive()
+        .revoked(false)
+        .for_signing()
+        .secret()
+        .next()
+        .ok_or_else(|| {
+            if cert.is_tsk() {
+                Error::sign(format!("{shown} holds no live, unrevoked signing key"))
+            } else {
+                Error::sign(format!(
+                    "{shown} holds only a public certificate; signing needs the secret key"
+                ))
+            }
+        })?;
+    let mut key = ka.key().clone();
+    if !key.has_unencrypted_secret() {
+        let password = passphrase_for(shown)?;
+        key = key
+            .decrypt_secret(&password)
+            .map_err(|_| Error::sign(format!("wrong passphrase for {shown}")))?;
+    }
+    let pair = key
+        .into_keypair()
+        .map_err(|e| Error::sign(format!("{shown}: {}", clean(&e.to_string()))))?;
+    Ok(SigningKey::new(cert, Box::new(pair)))
+}
+
+/// Options common to both kinds of layer.
+#[derive(Debug, Clone, Default)]
+pub struct LayerOptions {
+    pub message: Option<String>,
+    /// `Name <email>`; default: the signing certificate's user ID.
+    pub tagger: Option<String>,
+}
+
+/// The outcome of a signing operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signed {
+    /// A new layer; the ref moved from `previous` to `layer`.
+    Added { layer: Oid, previous: Option<Oid> },
+    /// The key had already signed a layer of this chain; nothing changed.
+    AlreadySigned { layer: usize },
+}
+
+fn tz_now() -> String {
+    let secs = chrono::Local::now().offset().local_minus_utc();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let m = secs.unsigned_abs() / 60;
+    format!("{sign}{:02}{:02}", m / 60, m % 60)
+}
+
+fn tagger_for(key: &SigningKey, opts: &LayerOptions, at: SystemTime) -> Result<Tagger> {
+    let ident = match &opts.tagger {
+        Some(t) => {
+            let t = t.trim();
+            let ok = t.find('<').is_some_and(|i| i > 0)
+                && t.ends_with('>')
+                && !t.chars().any(char::is_control);
+            if !ok {
+                return Err(Error::usage(format!(
+                    "--tagger \"{}\" is not of the form \"Name <email>\"",
+                    object::printable(t)
+                )));
+            }
+            t.to_string()
+        }
+        None => key.ident()?,
+    };
+    let time = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Ok(Tagger {
+        ident,
+        time,
+        tz: tz_now(),
+    })
+}
+
+/// Normalises a message the way `git tag` does by default: trailing
+/// whitespace and surrounding blank lines removed, runs of blank lines
+/// collapsed, one final newline.
+pub fn clean_message(msg: &str) -> String {
+    let mut out = String::new();
+    let mut blank = false;
+    for line in msg.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank = !out.is_empty();
+            continue;
+        }
+        if blank {
+            out.push('\n');
+            blank = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The pull request a commit merges, from "Merge pull request #N ..." or a
+/// squash subject ending in "(#N)".
+pub fn pull_request_of(summary: &str) -> Option<u64> {
+    let digits = |s: &str| -> Option<u64> {
+        let d: String = s.chars().take_while(char::is_ascii_digit).collect();
+        (!d.is_empty()).then(|| d.parse().ok()).flatten()
+    };
+    if let Some(rest) = summary.strip_prefix("Merge pull request #") {
+        return digits(rest);
+    }
+    let s = summary.trim_end();
+    let inner = s.strip_suffix(')')?;
+    let open = inner.rfind("(#")?;
+    let n = &inner[open + 2..];
+    if n.chars().all(|c| c.is_ascii_digit()) {
+        digits(n)
+    } else {
+        None
+    }
+}
+
+fn make_layer(
+    repo: &Repository,
+    key: &mut SigningKey,
+    target: Oid,
+    kind: Kind,
+    name: &str,
+    message: &str,
+    opts: &LayerOptions,
+) -> Result<Oid> {
+    let at = SystemTime::now();
+    let tagger = tagger_for(key, opts, at)?;
+    let mut bytes = object::unsigned_payload(&target.to_string(), kind, name, &tagger, message);
+    let sig = key.sign_detached(&bytes, at)?;
+    bytes.extend_from_slice(&sig);
+    // What we write must pass our own strict reader.
+    object::parse(&bytes).map_err(|e| {
+        Error::sign(format!(
+            "refusing to write a layer sigtag cannot read back: {e}"
+        ))
+    })?;
+    let odb = repo.odb().map_err(|e| Error::repo(clean(e.message())))?;
+    odb.write(ObjectType::Tag, &bytes).map_err(|e| {
+        Error::repo(format!(
+            "cannot write the tag object: {}",
+            clean(e.message())
+        ))
+    })
+}
+
+fn valid_tag_name(name: &str) -> Result<()> {
+    if git2::Reference::is_valid_name(&format!("refs/tags/{name}")) && !name.starts_with('-') {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "\"{}\" is not a valid tag name",
+            object::printable(name)
+        )))
+    }
+}
+
+/// Makes the first layer of tag `name` on `commitish` (default HEAD).
+pub fn sign(
+    repo: &Repository,
+    name: &str,
+    commitish: Option<&str>,
+    key: &mut SigningKey,
+    opts: &LayerOptions,
+) -> Result<Signed> {
+    valid_tag_name(name)?;
+    let refname = format!("refs/tags/{name}");
+    if repo.find_reference(&refname).is_ok() {
+        return Err(Error::usage(format!(
+            "tag {name} already exists; use sigtag cosign {name} to add a signature"
+        )));
+    }
+    let spec = commitish.unwrap_or("HEAD");
+    let commit = repo
+        .revparse_single(spec)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|_| {
+            Error::usage(format!(
+                "\"{}\" does not name a commit in this repository",
+                object::printable(spec)
+            ))
+        })?;
+    let summary = commit.summary().ok().flatten().unwrap_or("").to_string();
+    let message = match &opts.message {
+        Some(m) => clean_message(m),
+        None => match pull_request_of(&summary) {
+            Some(pr) => format!("{name}: pull request #{pr}\n\n{summary}\n"),
+            None => format!("{name}\n\n{summary}\n"),
+        },
+    };
+    if message.is_empty() {
+        return Err(Error::usage("the tag message is empty; pass -m MESSAGE"));
+    }
+    let layer = make_layer(repo, key, commit.id(), Kind::Commit, name, &message, opts)?;
+    repo.reference(&refname, layer, false, "sigtag sign")
+        .map_err(|e| Error::repo(format!("cannot create {refname}: {}", clean(e.message()))))?;
+    Ok(Signed::Added {
+        layer,
+        previous: None,
+    })
+}
+
+/// Has this key already made a good signature on some layer of the chain?
+/// Checked with the key itself, so no trust root is needed.
+pub fn already_signed(chain: &Chain, key: &SigningKey) -> Option<usize> {
+    let fpr = key.fingerprint();
+    let handle = openpgp::KeyHandle::from(&fpr);
+    let public = key.cert.keys().key_handle(fpr.clone()).next()?;
+    chain.layers.iter().find_map(|layer| {
+        let object::SignatureBlock::OpenPgp(block) = &layer.object.signature else {
+            return None;
+        };
+        let sigs = verify::read_signatures(block).ok()?;
+        sigs.iter()
+            .any(|s| {
+                s.get_issuers().iter().any(|i| i.aliases(&handle))
+                    && s.verify_message(public.key(), layer.object.payload())
+                        .is_ok()
+            })
+            .then_some(layer.number)
+    })
+}
+
+/// Adds a layer signed by `key` on top of tag `name`. With `require`, the
+/// chain must already satisfy the rule.
+pub fn cosign(
+    repo: &Repository,
+    name: &str,
+    key: &mut SigningKey,
+    opts: &LayerOptions,
+    require: Option<(&Trust, &Rule)>,
+) -> Result<Signed> {
+    valid_tag_name(name)?;
+    let chain = chain::read(repo, name);
+    if let Some(f) = chain.rejection() {
+        return Err(Error::refused(format!(
+            "refusing to co-sign {name}: {}",
+            f.problem
+        )));
+    }
+    let Some(top) = chain.outer.as_deref().and_then(|o| Oid::from_str(o).ok()) else {
+        return Err(Error::refused(format!(
+            "refusing to co-sign {name}: it cannot be read"
+        )));
+    };
+    if let Some(layer) = already_signed(&chain, key) {
+        return Ok(Signed::AlreadySigned { layer });
+    }
+    if let Some((trust, rule)) = require {
+        let now = SystemTime::now();
+        let checks = verify::check_chain(&chain, trust, now);
+        let report = crate::report::Report::build("--require", rule, trust, &chain, &checks);
+        if !report.satisfied {
+            let why = report
+                .rejected
+                .map(|r| format!("it is rejected: {r}"))
+                .or(report.missing.map(|m| format!("it needs {m}")))
+                .unwrap_or_default();
+            return Err(Error::refused(format!(
+                "refusing to co-sign {name}: it does not meet \"{rule}\" yet, {why}"
+            )));
+        }
+    }
+    let message = match &opts.message {
+        Some(m) => clean_message(m),
+        None => format!(
+            "{name}: co-signed by {}\n",
+            tagger_for(key, opts, SystemTime::now())?.ident
+        ),
+    };
+    if message.is_empty() {
+        return Err(Error::usage("the tag message is empty; pass -m MESSAGE"));
+    }
+    let layer = make_layer(repo, key, top, Kind::Tag, name, &message, opts)?;
+    let refname = format!("refs/tags/{name}");
+    repo.reference_matching(&refname, layer, true, top, "sigtag cosign")
+        .map_err(|e| {
+            Error::repo(format!(
+                "{refname} changed while signing ({}); run the command again",
+                clean(e.message())
+            ))
+        })?;
+    Ok(Signed::Added {
+        layer,
+        previous: Some(top),
+    })
+}
+
+/// Pushes a new layer; if the remote refuses, the local ref goes back to
+/// where it was, so no half-published state remains.
+pub fn publish(repo: &Repository, name: &str, remote_name: &str, signed: &Signed) -> Result<()> {
+    let Signed::Added { layer, previous } = signed else {
+        return Ok(());
+    };
+    let result = remote::push_tag(repo, remote_name, name, *previous);
+    if result.is_err() {
+        let refname = format!("refs/tags/{name}");
+        let rollback = match previous {
+            Some(prev) => repo
+                .reference_matching(
+                    &refname,
+                    *prev,
+                    true,
+                    *layer,
+                    "sigtag: push refused, roll back",
+                )
+                .map(|_| ()),
+            None => repo.find_reference(&refname).and_then(|mut r| {
+                if r.target() == Some(*layer) {
+                    r.delete()
+                } else {
+                    Ok(())
+                }
+            }),
+        };
+        if let Err(e) = rollback {
+            return Err(Error::repo(format!(
+                "{}; also could not restore the local tag: {}",
+                result.err().map(|e| e.to_string()).unwrap_or_default(),
+                clean(e.message())
+            )));
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_pull_requests() {
+        assert_eq!(
+            pull_request_of("Merge pull request #42 from alice/feature"),
+            Some(42)
+        );
+        assert_eq!(pull_request_of("Add a feature (#43)"), Some(43));
+        assert_eq!(pull_request_of("Add a feature (#x43)"), None);
+        assert_eq!(pull_request_of("Fix the thing"), None);
+    }
+
+    #[test]
+    fn cleans_messages_like_git() {
+        assert_eq!(
+            clean_message("\n\nhello  \n\n\n world\n\n"),
+            "hello\n\n world\n"
+        );
+        assert_eq!(clean_message("one"), "one\n");
+        assert_eq!(clean_message("  \n "), "");
+    }
+}

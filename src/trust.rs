@@ -1,0 +1,394 @@
+//! The trust root: signers with their certificates, groups, and the rule of
+//! each environment.
+//!
+//! Invariants of a loaded [`Trust`]:
+//! - every signer name matches `[a-z0-9][a-z0-9._-]*` and has at least one
+//!   certificate, at most [`MAX_CERTS_PER_SIGNER`];
+//! - no certificate holds secret key material;
+//! - no key (primary or subkey) belongs to two signers;
+//! - every group member is a signer; every rule names only known groups and
+//!   never asks for more signers than a group has.
+//!
+//! Everything is checked when the trust root is loaded, before any tag is
+//! read, so a configuration mistake can never turn into a verdict.
+
+use crate::error::{Error, Result};
+use crate::rule::Rule;
+use openpgp::parse::Parse;
+use openpgp::{Cert, KeyID};
+use sequoia_openpgp as openpgp;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// A signer file holding more certificates than this is refused.
+pub const MAX_CERTS_PER_SIGNER: usize = 16;
+/// A certificate file larger than this is refused.
+pub const MAX_CERT_FILE_SIZE: u64 = 1 << 20;
+
+/// One person or pipeline: a name and the certificates that speak for it.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub name: String,
+    pub certs: Vec<Cert>,
+    /// The groups this signer belongs to, sorted.
+    pub groups: Vec<String>,
+}
+
+/// Where a certificate came from, for messages: `keys/alice.asc` or
+/// `source.signers.alice`.
+#[derive(Debug, Clone)]
+pub struct CertSource {
+    pub name: String,
+    pub origin: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The whole trust configuration.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    signers: Vec<Signer>,
+    groups: BTreeMap<String, Vec<String>>,
+    environments: BTreeMap<String, Rule>,
+    by_key_id: HashMap<KeyID, Vec<(usize, usize)>>,
+    /// Where the groups and rules came from, for messages.
+    policy_origin: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    environments: BTreeMap<String, EnvironmentFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentFile {
+    require: String,
+}
+
+/// Is `name` a valid signer, group or environment name?
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && name.len() <= 64
+}
+
+fn is_cert_file(name: &str) -> Option<&str> {
+    [".asc", ".pgp", ".gpg"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+}
+
+impl Trust {
+    /// Loads a keys directory: `policy.toml` plus one certificate file per
+    /// signer.
+    pub fn load_dir(dir: &Path) -> Result<Trust> {
+        let shown = dir.display().to_string();
+        let meta = std::fs::metadata(dir).map_err(|_| {
+            Error::config(format!(
+                "keys directory {shown} not found; pass --keys DIR with the reviewed keys directory"
+            ))
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::config(format!(
+                "{shown} is not a directory; pass --keys DIR"
+            )));
+        }
+        let policy_path = dir.join("policy.toml");
+        let policy_text = std::fs::read_to_string(&policy_path).map_err(|e| {
+            Error::config(format!(
+                "cannot read {}: {}; every keys directory needs a policy.toml",
+                policy_path.display(),
+                crate::error::clean(&e.to_string())
+            ))
+        })?;
+
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::config(format!("cannot list {shown}: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        let mut sources = Vec::new();
+        for path in entries {
+            let Some(file) = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .map(str::to_string)
+            else {
+                return Err(Error::config(format!(
+                    "{}: file names in a keys directory must be UTF-8",
+                    path.display()
+                )));
+            };
+            if file.starts_with('.') || file.starts_with("README") || file == "policy.toml" {
+                continue;
+            }
+            let Some(stem) = is_cert_file(&file) else {
+                return Err(Error::config(format!(
+                    "{}: unexpected file in the keys directory; certificates end in .asc, .pgp or .gpg",
+                    path.display()
+                )));
+            };
+            if !valid_name(stem) {
+                return Err(Error::config(format!(
+                    "{}: \"{stem}\" is not a valid signer name; use lower-case letters, digits, '.', '_' and '-'",
+                    path.display()
+                )));
+            }
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            if size > MAX_CERT_FILE_SIZE {
+                return Err(Error::config(format!(
+                    "{}: larger than 1 MiB; a signer file holds only public certificates",
+                    path.display()
+                )));
+            }
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
+            sources.push(CertSource {
+                name: stem.to_string(),
+                origin: path.display().to_string(),
+                bytes,
+            });
+        }
+        let policy: PolicyFile = toml::from_str(&policy_text).map_err(|e| {
+            Error::config(format!(
+                "{}: {}",
+                policy_path.display(),
+                toml_message(&policy_text, &e)
+            ))
+        })?;
+        let environments = policy
+            .environments
+            .into_iter()
+            .map(|(env, e)| (env, e.require))
+            .collect();
+        Trust::build(
+            sources,
+            policy.groups,
+            environments,
+            &policy_path.display().to_string(),
+        )
+    }
+
+    /// Builds a trust root from its parts (the resource's inline source
+    /// uses this). `policy_origin` names where groups and rules came from.
+    pub fn build(
+        sources: Vec<CertSource>,
+        groups: BTreeMap<String, Vec<String>>,
+        environments: BTreeMap<String, String>,
+        policy_origin: &str,
+    ) -> Result<Trust> {
+        let mut signers: Vec<Signer> = Vec::new();
+        for src in sources {
+            if !valid_name(&src.name) {
+                return Err(Error::config(format!(
+                    "{}: \"{}\" is not a valid signer name; use lower-case letters, digits, '.', '_' and '-'",
+                    src.origin, src.name
+                )));
+            }
+            if signers.iter().any(|s| s.name == src.name) {
+                return Err(Error::config(format!(
+                    "{}: signer \"{}\" is defined twice; keep one file per signer",
+                    src.origin, src.name
+                )));
+            }
+            let certs = parse_certs(&src)?;
+            signers.push(Signer {
+                name: src.name,
+                certs,
+                groups: Vec::new(),
+            });
+        }
+
+        // One key, one signer.
+        let mut owner: HashMap<openpgp::Fingerprint, usize> = HashMap::new();
+        let mut by_key_id: HashMap<KeyID, Vec<(usize, usize)>> = HashMap::new();
+        for (si, signer) in signers.iter().enumerate() {
+            for (ci, cert) in signer.certs.iter().enumerate() {
+                for key in cert.keys() {
+                    let fpr = key.key().fingerprint();
+                    if let Some(&other) = owner.get(&fpr) {
+                        if other != si {
+                            return Err(Error::config(format!(
+                                "{} and {} hold the same certificate ({}); one certificate must belong to one signer",
+                                signers[other].name, signer.name, fpr.to_hex()
+                            )));
+                        }
+                    }
+                    owner.insert(fpr.clone(), si);
+                    by_key_id
+                        .entry(KeyID::from(&fpr))
+                        .or_default()
+                        .push((si, ci));
+                }
+            }
+        }
+
+        for (group, members) in &groups {
+            if !valid_name(group) {
+                return Err(Error::config(format!(
+                    "{policy_origin}: \"{group}\" is not a valid group name; use lower-case letters, digits, '.', '_' and '-'"
+                )));
+            }
+            let mut seen = Vec::new();
+            for m in members {
+                let Some(s) = signers.iter_mut().find(|s| &s.name == m) else {
+                    return Err(Error::config(format!(
+                        "{policy_origin}: no certificate file for signer \"{m}\" of group \"{group}\"; add its public certificate or remove it from the group"
+                    )));
+                };
+                if seen.contains(&m) {
+                    return Err(Error::config(format!(
+                        "{policy_origin}: signer \"{m}\" is listed twice in group \"{group}\""
+                    )));
+                }
+                seen.push(m);
+                s.groups.push(group.clone());
+            }
+        }
+        for s in &mut signers {
+            s.groups.sort();
+        }
+
+        let mut rules = BTreeMap::new();
+        for (env, text) in environments {
+            if !valid_name(&env) {
+                return Err(Error::config(format!(
+                    "{policy_origin}: \"{env}\" is not a valid environment name"
+                )));
+            }
+            let rule = Rule::parse(&text).map_err(|e| {
+                Error::config(format!("{policy_origin}: environments.{env}.require: {e}"))
+            })?;
+            check_rule(&rule, &groups).map_err(|why| {
+                Error::config(format!(
+                    "{policy_origin}: environments.{env}.require: {why}"
+                ))
+            })?;
+            rules.insert(env, rule);
+        }
+
+        Ok(Trust {
+            signers,
+            groups,
+            environments: rules,
+            by_key_id,
+            policy_origin: policy_origin.to_string(),
+        })
+    }
+
+    pub fn signers(&self) -> &[Signer] {
+        &self.signers
+    }
+
+    pub fn signer(&self, index: usize) -> &Signer {
+        &self.signers[index]
+    }
+
+    pub fn groups(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.groups
+    }
+
+    pub fn environments(&self) -> impl Iterator<Item = (&str, &Rule)> {
+        self.environments.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The rule of an environment, or a configuration error naming the fix.
+    pub fn rule_for(&self, env: &str) -> Result<&Rule> {
+        self.environments.get(env).ok_or_else(|| {
+            let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+            Error::config(format!(
+                "{}: no environment \"{env}\"; add [environments.{env}] or use one of: {}",
+                self.policy_origin,
+                if known.is_empty() {
+                    "(none defined)".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })
+    }
+
+    /// Parses and checks a rule given on the command line against this
+    /// trust root's groups.
+    pub fn parse_rule(&self, text: &str, origin: &str) -> Result<Rule> {
+        let rule = Rule::parse(text).map_err(|e| Error::config(format!("{origin}: {e}")))?;
+        check_rule(&rule, &self.groups).map_err(|why| Error::config(format!("{origin}: {why}")))?;
+        Ok(rule)
+    }
+
+    /// The signers and certificates that hold a key with this key ID.
+    pub fn candidates(&self, id: &KeyID) -> &[(usize, usize)] {
+        self.by_key_id.get(id).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn check_rule(rule: &Rule, groups: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+    for (n, group) in rule.atoms() {
+        let Some(members) = groups.get(group) else {
+            return Err(format!(
+                "unknown group \"{group}\"; define it under [groups]"
+            ));
+        };
+        if n > members.len() {
+            return Err(format!(
+                "needs {n} of {group} but the group has only {}",
+                members.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_certs(src: &CertSource) -> Result<Vec<Cert>> {
+    use openpgp::cert::CertParser;
+    let not_cert = |why: String| {
+        Error::config(format!(
+            "{}: not an OpenPGP certificate ({why}); export it with gpg --armor --export",
+            src.origin
+        ))
+    };
+    let parser = CertParser::from_bytes(&src.bytes)
+        .map_err(|e| not_cert(crate::error::clean(&e.to_string())))?;
+    let mut certs = Vec::new();
+    for cert in parser {
+        let cert = cert.map_err(|e| not_cert(crate::error::clean(&e.to_string())))?;
+        if cert.is_tsk() {
+            return Err(Error::config(format!(
+                "{}: holds secret key material; put only the public certificate (gpg --armor --export) in a keys directory",
+                src.origin
+            )));
+        }
+        if certs.len() == MAX_CERTS_PER_SIGNER {
+            return Err(Error::config(format!(
+                "{}: more than {MAX_CERTS_PER_SIGNER} certificates in one signer file",
+                src.origin
+            )));
+        }
+        certs.push(cert);
+    }
+    if certs.is_empty() {
+        return Err(not_cert("no certificate found".into()));
+    }
+    Ok(certs)
+}
+
+/// A one-line description of a TOML error with its line and column.
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().trim_end_matches('.').to_string();
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {msg}")
+        }
+        None => msg,
+    }
+}

@@ -1,0 +1,309 @@
+//! Signatures: which signatures of a chain count, and for whom.
+//!
+//! A signature counts only when all of these hold (DESIGN §2):
+//! it is a document signature that verifies over the layer's payload with
+//! a key of a trusted certificate; its hash algorithm is acceptable to the
+//! standard policy; it is not dated more than [`MAX_CLOCK_SKEW_SECS`] in the
+//! future; the certificate is not hard-revoked; at the signature's creation
+//! time the certificate and the key were valid, alive, not soft-revoked,
+//! and the key could sign.
+//!
+//! A signature that fails to verify with a trusted key rejects the whole
+//! tag: the layer was altered. This module reads no repository.
+
+use crate::chain::{Chain, Layer};
+use crate::object::SignatureBlock;
+use crate::problem::{Problem, MAX_CLOCK_SKEW_SECS, MAX_SIGNATURES_PER_LAYER};
+use crate::trust::Trust;
+use openpgp::packet::Signature;
+use openpgp::parse::{PacketParser, PacketParserResult, Parse};
+use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
+use openpgp::types::{
+    HashAlgorithm, ReasonForRevocation, RevocationStatus, RevocationType, SignatureType,
+};
+use openpgp::{Cert, KeyHandle, KeyID, Packet};
+use sequoia_openpgp as openpgp;
+use std::time::{Duration, SystemTime};
+
+/// The outcome of one signature packet (or of a layer without one).
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Counts {
+        /// Index of the signer in the [`Trust`].
+        signer: usize,
+        /// Fingerprint of the key that made the signature (upper-case hex).
+        key: String,
+        created: SystemTime,
+    },
+    Fails(Problem),
+}
+
+/// The outcomes of one layer, numbered like [`Layer::number`].
+#[derive(Debug, Clone)]
+pub struct LayerCheck {
+    pub number: usize,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Checks every layer of a chain. Layers are independent; the result is in
+/// chain order (innermost first).
+pub fn check_chain(chain: &Chain, trust: &Trust, now: SystemTime) -> Vec<LayerCheck> {
+    chain
+        .layers
+        .iter()
+        .map(|layer| LayerCheck {
+            number: layer.number,
+            outcomes: check_layer(layer, trust, now),
+        })
+        .collect()
+}
+
+/// Checks the signatures of one layer.
+pub fn check_layer(layer: &Layer, trust: &Trust, now: SystemTime) -> Vec<Outcome> {
+    let block = match &layer.object.signature {
+        SignatureBlock::None => return vec![Outcome::Fails(Problem::Unsigned)],
+        SignatureBlock::Foreign(kind) => {
+            return vec![Outcome::Fails(Problem::ForeignSignature(kind.clone()))]
+        }
+        SignatureBlock::OpenPgp(block) => block,
+    };
+    let sigs = match read_signatures(block) {
+        Ok(sigs) => sigs,
+        Err(p) => return vec![Outcome::Fails(p)],
+    };
+    let payload = layer.object.payload();
+    sigs.iter()
+        .map(|sig| check_signature(sig, payload, trust, now))
+        .collect()
+}
+
+/// Reads the signature packets of an armored block; anything else in it is
+/// refused, and so are more than [`MAX_SIGNATURES_PER_LAYER`] packets.
+pub fn read_signatures(block: &[u8]) -> Result<Vec<Signature>, Problem> {
+    let unreadable =
+        |e: anyhow::Error| Problem::UnreadableSignature(crate::error::clean(&e.to_string()));
+    let mut sigs = Vec::new();
+    let mut ppr = PacketParser::from_bytes(block).map_err(unreadable)?;
+    while let PacketParserResult::Some(pp) = ppr {
+        let (packet, next) = pp.next().map_err(unreadable)?;
+        match packet {
+            Packet::Signature(sig) => sigs.push(sig),
+            other => {
+                return Err(Problem::UnreadableSignature(format!(
+                    "it holds a {} packet, not only signatures",
+                    other.tag()
+                )))
+            }
+        }
+        if sigs.len() > MAX_SIGNATURES_PER_LAYER {
+            return Err(Problem::TooManySignatures);
+        }
+        ppr = next;
+    }
+    if sigs.is_empty() {
+        return Err(Problem::UnreadableSignature("it holds no signature".into()));
+    }
+    Ok(sigs)
+}
+
+fn hex_id(h: &KeyHandle) -> String {
+    match h {
+        KeyHandle::Fingerprint(f) => f.to_hex(),
+        KeyHandle::KeyID(k) => k.to_hex(),
+    }
+}
+
+fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTime) -> Outcome {
+    let policy = StandardPolicy::new();
+    let fail = Outcome::Fails;
+
+    // Which trusted keys could have made it?
+    let issuers = sig.get_issuers();
+    let mut candidates: Vec<(usize, &Cert, openpgp::Fingerprint)> = Vec::new();
+    for issuer in &issuers {
+        for &(si, ci) in trust.candidates(&KeyID::from(issuer)) {
+            let cert = &trust.signer(si).certs[ci];
+            for ka in cert.keys() {
+                let fpr = ka.key().fingerprint();
+                if issuer.aliases(&KeyHandle::from(&fpr))
+                    && !candidates.iter().any(|(_, _, f)| *f == fpr)
+                {
+                    candidates.push((si, cert, fpr));
+                }
+            }
+        }
+    }
+    let Some(first) = candidates.first() else {
+        let id = issuers
+            .iter()
+            .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
+            .or(issuers.first())
+            .map_or_else(|| "(the signature names no key)".to_string(), hex_id);
+        return fail(Problem::UnknownKey(id));
+    };
+    let first_name = trust.signer(first.0).name.clone();
+
+    if !matches!(sig.typ(), SignatureType::Binary | SignatureType::Text) {
+        return fail(Problem::NotDocumentSignature { signer: first_name });
+    }
+    let Some(created) = sig.signature_creation_time() else {
+        return fail(Problem::NoCreationTime { signer: first_name });
+    };
+    if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
+        let algo = sig.hash_algo();
+        if matches!(
+            algo,
+            HashAlgorithm::SHA1 | HashAlgorithm::MD5 | HashAlgorithm::RipeMD
+        ) {
+            return fail(Problem::Weak {
+                signer: first_name,
+                algo: algo.to_string(),
+            });
+        }
+        return fail(Problem::PolicyRejected {
+            signer: first_name,
+            why: crate::error::clean(&e.to_string()),
+        });
+    }
+
+    // Cryptographic check: the first candidate key it verifies with.
+    let mut verified = None;
+    for (si, cert, fpr) in &candidates {
+        let Some(ka) = cert.keys().key_handle(fpr.clone()).next() else {
+            continue;
+        };
+        if sig.verify_message(ka.key(), payload).is_ok() {
+            verified = Some((*si, *cert, fpr.clone()));
+            break;
+        }
+    }
+    let Some((si, cert, fpr)) = verified else {
+        let (si, cert, fpr) = first;
+        let signer = trust.signer(*si).name.clone();
+        let key_created = cert
+            .keys()
+            .key_handle(fpr.clone())
+            .next()
+            .map(|ka| ka.key().creation_time());
+        if key_created.is_some_and(|k| k > created) {
+            // Sequoia refuses keys younger than the signature before it
+            // looks at the math; that is a validity problem, not tampering.
+            return fail(Problem::NotYetValid {
+                signer,
+                key: fpr.to_hex(),
+            });
+        }
+        return fail(Problem::BadSignature {
+            signer,
+            key: fpr.to_hex(),
+        });
+    };
+    let signer = trust.signer(si).name.clone();
+    let key = fpr.to_hex();
+
+    if created > now + Duration::from_secs(MAX_CLOCK_SKEW_SECS) {
+        return fail(Problem::Future {
+            signer,
+            created: crate::report::rfc3339(created),
+        });
+    }
+
+    if let Some(p) = revocation_problem(cert, &fpr, &policy, created, &signer, &key) {
+        return fail(p);
+    }
+
+    let vc = match cert.with_policy(&policy, created) {
+        Ok(vc) => vc,
+        Err(e) => {
+            if cert.primary_key().key().creation_time() > created {
+                return fail(Problem::NotYetValid { signer, key });
+            }
+            return fail(Problem::InvalidCert {
+                signer,
+                why: crate::error::clean(&e.to_string()),
+            });
+        }
+    };
+    if vc.alive().is_err() {
+        return fail(Problem::Expired { signer, key });
+    }
+    let Some(ka) = vc.keys().key_handle(fpr.clone()).next() else {
+        return fail(Problem::InvalidCert {
+            signer,
+            why: format!("key {key} is not bound to the certificate at that time"),
+        });
+    };
+    if ka.alive().is_err() {
+        return fail(Problem::Expired { signer, key });
+    }
+    if !ka.for_signing() {
+        return fail(Problem::NotSigningKey { signer, key });
+    }
+    Outcome::Counts {
+        signer: si,
+        key,
+        created,
+    }
+}
+
+/// Hard revocations (compromised, unspecified, or no reason) of the
+/// certificate or of the signing key taint every signature; soft ones only
+/// those made after them.
+fn revocation_problem(
+    cert: &Cert,
+    fpr: &openpgp::Fingerprint,
+    policy: &dyn Policy,
+    created: SystemTime,
+    signer: &str,
+    key: &str,
+) -> Option<Problem> {
+    let subkey = cert.keys().subkeys().key_handle(fpr.clone()).next();
+    let statuses = |t: Option<SystemTime>| {
+        let mut v = vec![cert.revocation_status(policy, t)];
+        if let Some(ka) = &subkey {
+            v.push(ka.revocation_status(policy, t));
+        }
+        v
+    };
+    for status in statuses(None) {
+        if let RevocationStatus::Revoked(revs) = status {
+            if revs
+                .iter()
+                .any(|r| revocation_type(r) == RevocationType::Hard)
+            {
+                return Some(Problem::Compromised {
+                    signer: signer.to_string(),
+                });
+            }
+        }
+    }
+    for status in statuses(Some(created)) {
+        if let RevocationStatus::Revoked(revs) = status {
+            let reason = revs
+                .iter()
+                .find_map(|r| r.reason_for_revocation().map(|(code, _)| reason_word(code)))
+                .unwrap_or("no reason given");
+            return Some(Problem::SoftRevoked {
+                signer: signer.to_string(),
+                key: key.to_string(),
+                reason: reason.to_string(),
+            });
+        }
+    }
+    None
+}
+
+fn revocation_type(rev: &Signature) -> RevocationType {
+    rev.reason_for_revocation()
+        .map_or(RevocationType::Hard, |(code, _)| code.revocation_type())
+}
+
+fn reason_word(code: ReasonForRevocation) -> &'static str {
+    match code {
+        ReasonForRevocation::KeySuperseded => "superseded",
+        ReasonForRevocation::KeyRetired => "retired",
+        ReasonForRevocation::UIDRetired => "user ID retired",
+        ReasonForRevocation::KeyCompromised => "compromised",
+        _ => "unspecified",
+    }
+}
