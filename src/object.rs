@@ -252,9 +252,8 @@ fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlo
         } else if line.starts_with(b"-----END ") {
             match begin {
                 Some((_, begin_line)) if end.is_none() => {
-                    if !(begin_line == BEGIN_PGP && line == END_PGP)
-                        && !(begin_line != BEGIN_PGP && line.starts_with(b"-----END "))
-                    {
+                    let pgp = begin_line == BEGIN_PGP;
+                    if pgp && line != END_PGP {
                         return Err(malformed(
                             "the signature block's end line does not match its begin line",
                         ));

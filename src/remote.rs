@@ -61,7 +61,7 @@ pub fn push_tag(repo: &Repository, remote: &str, name: &str, expected: Option<Oi
         for u in updates {
             if u.dst_refname().ok() == Some(refname.as_str()) {
                 let current = u.src();
-                let want = expected.unwrap_or_else(|| Oid::ZERO_SHA1);
+                let want = expected.unwrap_or(Oid::ZERO_SHA1);
                 if current != want {
                     *changed.borrow_mut() = Some(current);
                     return Err(git2::Error::from_str("the remote tag changed"));

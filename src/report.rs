@@ -41,6 +41,10 @@ pub struct Report {
     pub problems: Vec<ProblemEntry>,
     /// What the rule still needs; `None` when satisfied or rejected.
     pub missing: Option<String>,
+    /// What is missing, naming who already counts ("1 more of humans other
+    /// than alice"); for people, not part of the JSON.
+    #[serde(skip)]
+    pub needs: Option<String>,
     /// The outer tag object, for caches; not part of the JSON.
     #[serde(skip)]
     pub outer: Option<String>,
@@ -143,6 +147,11 @@ impl Report {
             } else {
                 eval.missing()
             },
+            needs: if rejected.is_some() {
+                None
+            } else {
+                eval.missing_explained()
+            },
             rejected,
             signers,
             problems,
@@ -169,7 +178,7 @@ impl Report {
                 "{}: no for {}: needs {}",
                 self.tag,
                 self.environment,
-                self.missing.as_deref().unwrap_or("more signatures")
+                self.needs.as_deref().unwrap_or("more signatures")
             )
         }
     }

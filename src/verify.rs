@@ -125,7 +125,7 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
             let cert = &trust.signer(si).certs[ci];
             for ka in cert.keys() {
                 let fpr = ka.key().fingerprint();
-                if issuer.aliases(&KeyHandle::from(&fpr))
+                if issuer.aliases(KeyHandle::from(&fpr))
                     && !candidates.iter().any(|(_, _, f)| *f == fpr)
                 {
                     candidates.push((si, cert, fpr));
