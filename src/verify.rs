@@ -307,3 +307,250 @@ fn reason_word(code: ReasonForRevocation) -> &'static str {
         _ => "unspecified",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Signature rules on keys made in-process; the same rules are tested
+    //! against gpg-made signatures in tests/verify_rules.rs.
+    use super::*;
+    use crate::chain::Layer;
+    use crate::object::{self, Kind, Tagger};
+    use crate::sign::{signing_key_of, SigningKey};
+    use crate::trust::{CertSource, Trust};
+    use openpgp::cert::{CertBuilder, CertRevocationBuilder};
+    use openpgp::serialize::SerializeInto;
+    use std::collections::BTreeMap;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn t0() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn cert(validity: Option<Duration>) -> Cert {
+        CertBuilder::general_purpose(Some("alice <alice@example.org>"))
+            .set_creation_time(t0())
+            .set_validity_period(validity)
+            .generate()
+            .unwrap()
+            .0
+    }
+
+    fn trust_of(cert: &Cert) -> Trust {
+        let src = CertSource {
+            name: "alice".into(),
+            origin: "alice.asc".into(),
+            bytes: cert.armored().to_vec().unwrap(),
+        };
+        let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
+        Trust::build(vec![src], groups, BTreeMap::new(), "policy").unwrap()
+    }
+
+    fn layer(key: &mut SigningKey, at: SystemTime, message: &str) -> Layer {
+        let tagger = Tagger {
+            ident: "alice <alice@example.org>".into(),
+            time: 1,
+            tz: "+0000".into(),
+        };
+        let oid = "0123456789abcdef0123456789abcdef01234567";
+        let mut bytes = object::unsigned_payload(oid, Kind::Commit, "v1", &tagger, message);
+        let sig = key.sign_detached(&bytes, at).unwrap();
+        bytes.extend_from_slice(&sig);
+        Layer {
+            number: 1,
+            oid: oid.into(),
+            object: object::parse(&bytes).unwrap(),
+        }
+    }
+
+    fn only(outcomes: Vec<Outcome>) -> Outcome {
+        assert_eq!(outcomes.len(), 1);
+        outcomes.into_iter().next().unwrap()
+    }
+
+    fn reason(o: Outcome) -> String {
+        match o {
+            Outcome::Fails(p) => p.to_string(),
+            Outcome::Counts { .. } => panic!("the signature counted"),
+        }
+    }
+
+    #[test]
+    fn a_good_signature_counts() {
+        let c = cert(None);
+        let mut key = signing_key_of(c.clone(), "test").unwrap();
+        let l = layer(&mut key, t0() + DAY, "m\n");
+        match only(check_layer(&l, &trust_of(&c), SystemTime::now())) {
+            Outcome::Counts {
+                signer, key: fpr, ..
+            } => {
+                assert_eq!(signer, 0);
+                assert_eq!(fpr, key.fingerprint().to_hex());
+            }
+            Outcome::Fails(p) => panic!("{p}"),
+        }
+    }
+
+    #[test]
+    fn an_altered_layer_rejects_the_tag() {
+        let c = cert(None);
+        let mut key = signing_key_of(c.clone(), "test").unwrap();
+        let good = layer(&mut key, t0() + DAY, "release\n");
+        let raw = String::from_utf8(good.object.raw().to_vec())
+            .unwrap()
+            .replace("release", "releasX");
+        let bad = Layer {
+            object: object::parse(raw.as_bytes()).unwrap(),
+            ..good
+        };
+        let p = match only(check_layer(&bad, &trust_of(&c), SystemTime::now())) {
+            Outcome::Fails(p) => p,
+            Outcome::Counts { .. } => panic!("counted"),
+        };
+        assert!(p.rejects_tag());
+        assert_eq!(
+            p.to_string(),
+            format!(
+                "bad signature by alice ({}): the layer was altered after it was signed",
+                key.fingerprint().to_hex()
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_counts_nothing() {
+        let c = cert(None);
+        let other = cert(None);
+        let mut key = signing_key_of(other, "test").unwrap();
+        let l = layer(&mut key, t0() + DAY, "m\n");
+        assert_eq!(
+            reason(only(check_layer(&l, &trust_of(&c), SystemTime::now()))),
+            format!(
+                "signed by a key nobody trusts: {}",
+                key.fingerprint().to_hex()
+            )
+        );
+    }
+
+    #[test]
+    fn expiry_applies_from_its_date() {
+        let c = cert(Some(10 * DAY));
+        let mut key = signing_key_of(c.clone(), "test").unwrap_or_else(|_| {
+            // The key has expired by now; sign with it anyway, as an
+            // attacker holding the old secret would.
+            let pair = c
+                .keys()
+                .secret()
+                .with_policy(&StandardPolicy::new(), t0() + DAY)
+                .for_signing()
+                .next()
+                .unwrap()
+                .key()
+                .clone()
+                .into_keypair()
+                .unwrap();
+            SigningKey::new(c.clone(), Box::new(pair))
+        });
+        let trust = trust_of(&c);
+        let before = layer(&mut key, t0() + DAY, "m\n");
+        assert!(matches!(
+            only(check_layer(&before, &trust, SystemTime::now())),
+            Outcome::Counts { .. }
+        ));
+        let after = layer(&mut key, t0() + 20 * DAY, "m\n");
+        assert_eq!(
+            reason(only(check_layer(&after, &trust, SystemTime::now()))),
+            format!(
+                "alice's key {} had expired when the signature was made",
+                key.fingerprint().to_hex()
+            )
+        );
+    }
+
+    fn revoked(code: ReasonForRevocation, at: SystemTime) -> (Cert, SigningKey) {
+        let c = cert(None);
+        let mut primary = c
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let rev = CertRevocationBuilder::new()
+            .set_reason_for_revocation(code, b"test")
+            .unwrap()
+            .set_signature_creation_time(at)
+            .unwrap()
+            .build(&mut primary, &c, None)
+            .unwrap();
+        let pair = c
+            .keys()
+            .secret()
+            .with_policy(&StandardPolicy::new(), t0() + DAY)
+            .for_signing()
+            .next()
+            .unwrap()
+            .key()
+            .clone()
+            .into_keypair()
+            .unwrap();
+        let revoked = c.clone().insert_packets(rev).unwrap().0;
+        (revoked.clone(), SigningKey::new(revoked, Box::new(pair)))
+    }
+
+    #[test]
+    fn a_compromised_key_taints_old_signatures() {
+        let (c, mut key) = revoked(ReasonForRevocation::KeyCompromised, t0() + 10 * DAY);
+        let old = layer(&mut key, t0() + DAY, "m\n");
+        assert_eq!(
+            reason(only(check_layer(&old, &trust_of(&c), SystemTime::now()))),
+            "alice's certificate is revoked as compromised, so none of its signatures count"
+        );
+    }
+
+    #[test]
+    fn a_superseded_key_keeps_earlier_signatures() {
+        let (c, mut key) = revoked(ReasonForRevocation::KeySuperseded, t0() + 10 * DAY);
+        let trust = trust_of(&c);
+        let old = layer(&mut key, t0() + DAY, "m\n");
+        assert!(matches!(
+            only(check_layer(&old, &trust, SystemTime::now())),
+            Outcome::Counts { .. }
+        ));
+        let new = layer(&mut key, t0() + 20 * DAY, "m\n");
+        assert_eq!(
+            reason(only(check_layer(&new, &trust, SystemTime::now()))),
+            format!(
+                "alice's key {} was revoked (superseded) before the signature was made",
+                key.fingerprint().to_hex()
+            )
+        );
+    }
+
+    #[test]
+    fn future_signatures_do_not_count() {
+        let c = cert(None);
+        let mut key = signing_key_of(c.clone(), "test").unwrap();
+        let now = t0() + 30 * DAY;
+        let l = layer(&mut key, now + Duration::from_secs(600), "m\n");
+        assert!(reason(only(check_layer(&l, &trust_of(&c), now)))
+            .contains("more than 5 minutes in the future"));
+        let l = layer(&mut key, now + Duration::from_secs(60), "m\n");
+        assert!(matches!(
+            only(check_layer(&l, &trust_of(&c), now)),
+            Outcome::Counts { .. }
+        ));
+    }
+
+    #[test]
+    fn junk_signature_blocks_reject_the_tag() {
+        let block = b"-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n";
+        let p = read_signatures(block).unwrap_err();
+        assert!(p.rejects_tag(), "{p}");
+        assert!(
+            p.to_string().starts_with("unreadable signature block: "),
+            "{p}"
+        );
+    }
+}
