@@ -114,6 +114,9 @@ fn walk(odb: &Odb<'_>, top: Oid, chain: &mut Chain) {
     let mut layers: Vec<(String, Option<TagObject>)> = Vec::new();
     let mut oid = top;
     let mut expected = None::<Kind>;
+    // Did the walk reach the object at the bottom (whatever its kind)?
+    // Only then can layers be numbered from the commit up.
+    let mut reached_bottom = false;
     loop {
         let obj = match odb.read(oid) {
             Ok(o) => o,
@@ -149,6 +152,7 @@ fn walk(odb: &Odb<'_>, top: Oid, chain: &mut Chain) {
             }
             Some(Kind::Commit) => {
                 chain.commit = Some(oid.to_string());
+                reached_bottom = true;
                 break;
             }
             Some(k) if layers.is_empty() => {
@@ -157,6 +161,7 @@ fn walk(odb: &Odb<'_>, top: Oid, chain: &mut Chain) {
             }
             Some(k) => {
                 found.push((layers.len().checked_sub(1), Problem::BottomNotCommit(k)));
+                reached_bottom = true;
                 break;
             }
             None => {
@@ -202,6 +207,18 @@ fn walk(odb: &Odb<'_>, top: Oid, chain: &mut Chain) {
         expected = Some(kind);
     }
 
+    if !reached_bottom {
+        // The chain is rejected and its depth is unknown: nothing below the
+        // break can be numbered, so no layer is reported or verified.
+        chain.findings = found
+            .into_iter()
+            .map(|(_, problem)| Finding {
+                layer: None,
+                problem,
+            })
+            .collect();
+        return;
+    }
     let total = layers.len();
     let number = |depth: usize| total - depth;
     chain.findings = found

@@ -190,16 +190,20 @@ fn finish_signing(
     signed: Signed,
     push: Option<&str>,
 ) -> Result<i32> {
-    match &signed {
+    let layer = match &signed {
         Signed::AlreadySigned { layer } => {
             eprintln!("{name}: this key already signed layer {layer}; nothing to do");
             return Ok(0);
         }
-        Signed::Added { layer, .. } => eprintln!("{name}: signed layer {layer}"),
-    }
+        Signed::Added { layer, .. } => *layer,
+    };
+    // Say what was done only once all of it is done: a refused push rolls
+    // the local tag back, so there is no layer to announce.
     if let Some(remote) = push {
         sign::publish(repo, name, remote, &signed)?;
-        eprintln!("{name}: pushed to {remote}");
+        eprintln!("{name}: signed layer {layer} and pushed it to {remote}");
+    } else {
+        eprintln!("{name}: signed layer {layer}");
     }
     Ok(0)
 }

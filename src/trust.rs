@@ -381,7 +381,15 @@ fn parse_certs(src: &CertSource) -> Result<Vec<Cert>> {
 
 /// A one-line description of a TOML error with its line and column.
 fn toml_message(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().trim().trim_end_matches('.').to_string();
+    let msg = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+        .trim_end_matches('.')
+        .to_string();
     match e.span() {
         Some(span) => {
             let before = text.get(..span.start).unwrap_or(text);

@@ -1,0 +1,920 @@
+//! Test harness: real git, real gpg, one temporary directory per test.
+//!
+//! Every test gets a `Ctx` holding a GNUPGHOME, a repository with a merge
+//! commit, and a keys directory. git and gpg act as independent peers; the
+//! `sigtag` binary is driven as a black box.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::cell::RefCell;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const GIT: &str = "/usr/local/bin/git";
+pub const GPG: &str = "gpg";
+pub const DAY: i64 = 86_400;
+
+/// The commit subject of the merge commit every repository starts with.
+pub const MERGE_SUBJECT: &str = "Merge pull request #42 from alice/feature";
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock before 1970")
+        .as_secs() as i64
+}
+
+/// RFC 3339 in UTC with a `Z`, the way the JSON report prints times.
+pub fn iso(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .expect("timestamp in range")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A gpg identity made for one test.
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub name: String,
+    pub fpr: String,
+}
+
+impl Key {
+    pub fn uid(&self) -> String {
+        format!("{} <{}@example.org>", self.name, self.name)
+    }
+}
+
+/// How one signature is made by gpg (directly or behind git).
+#[derive(Clone, Debug, Default)]
+pub struct Sig {
+    /// `--faked-system-time EPOCH!` (with `--ignore-time-conflict`, so a
+    /// signature may predate its key)
+    pub time: Option<i64>,
+    /// `--digest-algo ALGO`
+    pub digest: Option<String>,
+    /// Use this GNUPGHOME instead of the test's main one.
+    pub home: Option<PathBuf>,
+}
+
+impl Sig {
+    pub fn at(time: i64) -> Sig {
+        Sig {
+            time: Some(time),
+            ..Sig::default()
+        }
+    }
+    pub fn digest(algo: &str) -> Sig {
+        Sig {
+            digest: Some(algo.to_string()),
+            ..Sig::default()
+        }
+    }
+    pub fn in_home(mut self, home: &Path) -> Sig {
+        self.home = Some(home.to_path_buf());
+        self
+    }
+}
+
+/// Revocation reasons as gpg's `--gen-revoke` menu offers them.
+#[derive(Clone, Copy, Debug)]
+pub enum Revocation {
+    Unspecified,
+    Compromised,
+    Superseded,
+    Retired,
+}
+
+impl Revocation {
+    fn menu(self) -> &'static str {
+        match self {
+            Revocation::Unspecified => "0",
+            Revocation::Compromised => "1",
+            Revocation::Superseded => "2",
+            Revocation::Retired => "3",
+        }
+    }
+}
+
+/// Output of one `sigtag` run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Vec<Report> {
+        let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}); exit {}\nstdout:\n{}\nstderr:\n{}",
+                self.code, self.stdout, self.stderr
+            )
+        });
+        let arr = v
+            .as_array()
+            .unwrap_or_else(|| panic!("JSON is not an array: {v}"))
+            .clone();
+        for r in &arr {
+            assert_report_shape(r);
+        }
+        arr.into_iter().map(Report).collect()
+    }
+
+    /// Asserts a configuration/usage style failure: exit 2, nothing on
+    /// stdout, one sentence on stderr starting with `sigtag: ` that
+    /// contains every fragment.
+    pub fn assert_error(&self, fragments: &[&str]) {
+        assert_eq!(
+            self.code, 2,
+            "expected exit 2, got {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        assert_eq!(self.stdout, "", "nothing on stdout on error");
+        assert!(
+            self.stderr.starts_with("sigtag: "),
+            "stderr must start with \"sigtag: \": {:?}",
+            self.stderr
+        );
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "one sentence on stderr: {:?}",
+            self.stderr
+        );
+        for f in fragments {
+            assert!(
+                self.stderr.contains(f),
+                "stderr {:?} does not contain {:?}",
+                self.stderr,
+                f
+            );
+        }
+    }
+}
+
+/// Every field of a report is present with its type.
+fn assert_report_shape(r: &Value) {
+    let obj = r
+        .as_object()
+        .unwrap_or_else(|| panic!("report is not an object: {r}"));
+    for key in [
+        "tag",
+        "commit",
+        "environment",
+        "rule",
+        "satisfied",
+        "rejected",
+        "signers",
+        "problems",
+        "missing",
+    ] {
+        assert!(obj.contains_key(key), "report lacks {key:?}: {r}");
+    }
+    assert!(r["tag"].is_string() && r["environment"].is_string(), "{r}");
+    assert!(r["rule"].is_string() && r["satisfied"].is_boolean(), "{r}");
+    for key in ["commit", "rejected", "missing"] {
+        assert!(r[key].is_string() || r[key].is_null(), "{key}: {r}");
+    }
+    if let Some(c) = r["commit"].as_str() {
+        assert!(
+            c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()),
+            "commit is 40 hex: {r}"
+        );
+    }
+    if r["rejected"].is_string() {
+        assert_eq!(r["satisfied"], Value::Bool(false), "{r}");
+    }
+    if r["satisfied"] == Value::Bool(true) {
+        assert!(
+            r["missing"].is_null(),
+            "missing is null when satisfied: {r}"
+        );
+    }
+    for s in r["signers"].as_array().expect("signers array") {
+        for key in ["name", "groups", "fingerprint", "layer", "created"] {
+            assert!(s.get(key).is_some(), "signer lacks {key:?}: {s}");
+        }
+        let fpr = s["fingerprint"].as_str().expect("fingerprint");
+        assert!(
+            fpr.bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
+            "fingerprint is upper-case hex: {s}"
+        );
+        assert!(s["layer"].as_u64().is_some_and(|l| l >= 1), "{s}");
+    }
+    for p in r["problems"].as_array().expect("problems array") {
+        assert!(p["layer"].is_null() || p["layer"].as_u64().is_some(), "{p}");
+        assert!(p["reason"].is_string(), "{p}");
+    }
+}
+
+/// One element of the `--json` array.
+#[derive(Clone, Debug)]
+pub struct Report(pub Value);
+
+impl Report {
+    pub fn tag(&self) -> String {
+        self.str_field("tag").expect("tag is a string")
+    }
+    pub fn satisfied(&self) -> bool {
+        self.0["satisfied"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("satisfied is not a bool: {}", self.0))
+    }
+    pub fn rejected(&self) -> Option<String> {
+        self.str_field("rejected")
+    }
+    pub fn missing(&self) -> Option<String> {
+        self.str_field("missing")
+    }
+    pub fn commit(&self) -> Option<String> {
+        self.str_field("commit")
+    }
+    fn str_field(&self, f: &str) -> Option<String> {
+        match &self.0[f] {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => panic!("{f} is neither null nor a string: {other} in {}", self.0),
+        }
+    }
+    /// `(name, layer)` of every counting signature, in report order.
+    pub fn signers(&self) -> Vec<(String, u64)> {
+        self.0["signers"]
+            .as_array()
+            .unwrap_or_else(|| panic!("signers is not an array: {}", self.0))
+            .iter()
+            .map(|s| {
+                (
+                    s["name"].as_str().expect("signer name").to_string(),
+                    s["layer"].as_u64().expect("signer layer"),
+                )
+            })
+            .collect()
+    }
+    /// Signers sorted by layer then name, for order-independent comparison.
+    pub fn signers_sorted(&self) -> Vec<(String, u64)> {
+        let mut v = self.signers();
+        v.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        v
+    }
+    pub fn signer_entries(&self) -> Vec<Value> {
+        self.0["signers"].as_array().cloned().unwrap_or_default()
+    }
+    /// `(layer, reason)` of every problem.
+    pub fn problems(&self) -> Vec<(Option<u64>, String)> {
+        self.0["problems"]
+            .as_array()
+            .unwrap_or_else(|| panic!("problems is not an array: {}", self.0))
+            .iter()
+            .map(|p| {
+                (
+                    p["layer"].as_u64(),
+                    p["reason"].as_str().expect("problem reason").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The tag is rejected with exactly this reason, which is also among
+    /// the problems.
+    pub fn assert_rejected(&self, reason: &str) {
+        assert_eq!(
+            self.rejected().as_deref(),
+            Some(reason),
+            "rejected reason; report: {}",
+            self.0
+        );
+        assert!(
+            !self.satisfied(),
+            "a rejected tag is not satisfied: {}",
+            self.0
+        );
+        assert_eq!(
+            self.missing(),
+            None,
+            "missing is null when rejected: {}",
+            self.0
+        );
+        assert!(
+            self.problems().iter().any(|(_, r)| r == reason),
+            "rejection must be among problems: {}",
+            self.0
+        );
+    }
+}
+
+pub fn signers(list: &[(&str, u64)]) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = list.iter().map(|(n, l)| (n.to_string(), *l)).collect();
+    v.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    v
+}
+
+pub fn problems(list: &[(Option<u64>, &str)]) -> Vec<(Option<u64>, String)> {
+    list.iter().map(|(l, r)| (*l, r.to_string())).collect()
+}
+
+pub struct Ctx {
+    dir: tempfile::TempDir,
+    pub root: PathBuf,
+    /// The main GNUPGHOME: holds every secret key made by `key()`.
+    pub home: PathBuf,
+    pub repo: PathBuf,
+    pub keys: PathBuf,
+    wrapper: PathBuf,
+    gitconfig: PathBuf,
+    homes: RefCell<Vec<PathBuf>>,
+    counter: RefCell<u32>,
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        for home in self.homes.borrow().iter() {
+            let _ = Command::new("gpgconf")
+                .args(["--kill", "all"])
+                .env("GNUPGHOME", home)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+fn check(what: &str, out: Output) -> Output {
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+fn run_with_input(mut cmd: Command, input: Option<&[u8]>) -> Output {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    if let Some(data) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(data).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+impl Ctx {
+    /// A fresh test directory with a repository whose HEAD is the merge
+    /// commit `MERGE_SUBJECT`, an empty keys directory and a GNUPGHOME.
+    pub fn new() -> Ctx {
+        let dir = tempfile::Builder::new()
+            .prefix("st")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let root = dir.path().to_path_buf();
+        let home = root.join("g");
+        fs::create_dir(&home).unwrap();
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
+        let keys = root.join("keys");
+        fs::create_dir(&keys).unwrap();
+        let wrapper = root.join("gpg-wrap");
+        fs::write(
+            &wrapper,
+            "#!/bin/sh\n\
+             exec gpg ${TEST_GPG_FAKETIME:+--ignore-time-conflict --faked-system-time \"$TEST_GPG_FAKETIME\"} \
+             ${TEST_GPG_DIGEST:+--digest-algo \"$TEST_GPG_DIGEST\"} \"$@\"\n",
+        )
+        .unwrap();
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        let gitconfig = root.join("gitconfig");
+        fs::write(
+            &gitconfig,
+            "[user]\n\tname = Test Tagger\n\temail = tagger@example.org\n\
+             [init]\n\tdefaultBranch = main\n\
+             [advice]\n\tnestedTag = false\n\tdetachedHead = false\n\
+             [protocol \"file\"]\n\tallow = always\n",
+        )
+        .unwrap();
+        let repo = root.join("repo");
+        let ctx = Ctx {
+            dir,
+            root,
+            home: home.clone(),
+            repo: repo.clone(),
+            keys,
+            wrapper,
+            gitconfig,
+            homes: RefCell::new(vec![home]),
+            counter: RefCell::new(0),
+        };
+        ctx.git_in(&ctx.root, &["init", "-q", "repo"]);
+        fs::write(repo.join("README"), "hello\n").unwrap();
+        ctx.git(&["add", "README"]);
+        ctx.git(&["commit", "-q", "-m", "Initial commit"]);
+        ctx.git(&["checkout", "-q", "-b", "feature"]);
+        fs::write(repo.join("feature.txt"), "feature\n").unwrap();
+        ctx.git(&["add", "feature.txt"]);
+        ctx.git(&["commit", "-q", "-m", "Add feature"]);
+        ctx.git(&["checkout", "-q", "main"]);
+        ctx.git(&["merge", "-q", "--no-ff", "-m", MERGE_SUBJECT, "feature"]);
+        ctx
+    }
+
+    fn unique(&self, stem: &str) -> PathBuf {
+        let mut c = self.counter.borrow_mut();
+        *c += 1;
+        self.root.join(format!("{stem}{c}"))
+    }
+
+    // ---------------------------------------------------------------- git
+
+    fn git_cmd(&self, dir: &Path, home: &Path) -> Command {
+        let mut cmd = Command::new(GIT);
+        cmd.current_dir(dir)
+            .env("GNUPGHOME", home)
+            .env("HOME", &self.root)
+            .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LC_ALL", "C")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("TEST_GPG_FAKETIME")
+            .env_remove("TEST_GPG_DIGEST");
+        cmd
+    }
+
+    /// Runs git in `dir`, panics on failure, returns trimmed stdout.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let mut cmd = self.git_cmd(dir, &self.home);
+        cmd.args(args);
+        let out = check(&format!("git {args:?}"), run_with_input(cmd, None));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Runs git in `dir`, returns the raw output whatever the status.
+    pub fn git_output(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.git_cmd(dir, &self.home);
+        cmd.args(args);
+        run_with_input(cmd, None)
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.repo, args)
+    }
+
+    pub fn rev_parse(&self, rev: &str) -> String {
+        self.git(&["rev-parse", "--verify", "-q", rev])
+    }
+
+    pub fn rev_parse_in(&self, dir: &Path, rev: &str) -> String {
+        self.git_in(dir, &["rev-parse", "--verify", "-q", rev])
+    }
+
+    pub fn head(&self) -> String {
+        self.rev_parse("HEAD^{commit}")
+    }
+
+    pub fn cat_tag(&self, rev: &str) -> String {
+        self.git(&["cat-file", "tag", rev])
+    }
+
+    /// Raw bytes of a tag object.
+    pub fn tag_object(&self, rev: &str) -> Vec<u8> {
+        let mut cmd = self.git_cmd(&self.repo, &self.home);
+        cmd.args(["cat-file", "tag", rev]);
+        check("git cat-file", run_with_input(cmd, None)).stdout
+    }
+
+    /// A signed tag made by git in `dir`: `git tag -s ARGS...` (for example
+    /// `["-f", "-m", MSG, NAME, TARGET]`), signed by `key` through the gpg
+    /// wrapper.
+    pub fn git_tag_s(&self, dir: &Path, key: &Key, args: &[&str], sig: &Sig) {
+        let home = sig.home.clone().unwrap_or_else(|| self.home.clone());
+        let mut cmd = self.git_cmd(dir, &home);
+        cmd.arg("-c")
+            .arg(format!("user.signingkey={}", key.fpr))
+            .arg("-c")
+            .arg(format!("gpg.program={}", self.wrapper.display()))
+            .args(["-c", "advice.nestedTag=false", "tag", "-s"])
+            .args(args);
+        if let Some(t) = sig.time {
+            cmd.env("TEST_GPG_FAKETIME", format!("{t}!"));
+        }
+        if let Some(d) = &sig.digest {
+            cmd.env("TEST_GPG_DIGEST", d);
+        }
+        check(
+            &format!("git tag -s {args:?} by {}", key.name),
+            run_with_input(cmd, None),
+        );
+    }
+
+    /// First layer: `git tag -s -m MSG NAME TARGET`.
+    pub fn sign(&self, key: &Key, name: &str, target: &str, sig: &Sig) {
+        let msg = format!("{name} signed by {}", key.name);
+        self.git_tag_s(&self.repo, key, &["-m", &msg, name, target], sig);
+    }
+
+    /// Next layer: `git tag -s -f NAME NAME`.
+    pub fn cosign(&self, key: &Key, name: &str, sig: &Sig) {
+        let msg = format!("{name} co-signed by {}", key.name);
+        self.git_tag_s(&self.repo, key, &["-f", "-m", &msg, name, name], sig);
+    }
+
+    /// A chain on HEAD: first key signs, every further key adds a layer.
+    pub fn chain(&self, name: &str, keys: &[&Key]) {
+        let (first, rest) = keys.split_first().expect("at least one key");
+        self.sign(first, name, "HEAD", &Sig::default());
+        for k in rest {
+            self.cosign(k, name, &Sig::default());
+        }
+    }
+
+    /// Writes an object of type tag; `literally` skips git's format checks.
+    pub fn write_tag_object(&self, content: &[u8], literally: bool) -> String {
+        let mut cmd = self.git_cmd(&self.repo, &self.home);
+        cmd.args(["hash-object", "-t", "tag", "-w", "--stdin"]);
+        if literally {
+            cmd.arg("--literally");
+        }
+        let out = check("git hash-object", run_with_input(cmd, Some(content)));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn set_tag_ref(&self, name: &str, oid: &str) {
+        self.git(&["update-ref", &format!("refs/tags/{name}"), oid]);
+    }
+
+    /// A tag payload the way git writes it (headers, blank line, message).
+    pub fn payload(object: &str, kind: &str, name: &str, message: &str) -> String {
+        format!(
+            "object {object}\ntype {kind}\ntag {name}\ntagger Test Tagger <tagger@example.org> {} +0000\n\n{message}\n",
+            now()
+        )
+    }
+
+    /// `payload` followed by an armored detached signature over it made by
+    /// `gpg --detach-sign --armor -u K1 -u K2 ...`.
+    pub fn signed_object(&self, payload: &str, keys: &[&Key], sig: &Sig) -> String {
+        let armored = self.detach_sign(payload.as_bytes(), keys, sig);
+        format!("{payload}{armored}")
+    }
+
+    // ---------------------------------------------------------------- gpg
+
+    fn gpg_cmd(&self, home: &Path) -> Command {
+        let mut cmd = Command::new(GPG);
+        cmd.env("GNUPGHOME", home).env("LC_ALL", "C").args([
+            "--batch",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+        ]);
+        cmd
+    }
+
+    /// Runs gpg with the main home; panics on failure; returns stdout.
+    pub fn gpg(&self, args: &[&str]) -> Vec<u8> {
+        self.gpg_home(&self.home, args)
+    }
+
+    pub fn gpg_home(&self, home: &Path, args: &[&str]) -> Vec<u8> {
+        let mut cmd = self.gpg_cmd(home);
+        cmd.args(args);
+        check(&format!("gpg {args:?}"), run_with_input(cmd, None)).stdout
+    }
+
+    pub fn gpg_output(&self, home: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.gpg_cmd(home);
+        cmd.args(args);
+        run_with_input(cmd, None)
+    }
+
+    /// `gpg --quick-gen-key "NAME <NAME@example.org>" ALGO sign EXPIRY`,
+    /// optionally with the key's creation time faked.
+    pub fn gen_key_full(&self, name: &str, algo: &str, expiry: &str, created: Option<i64>) -> Key {
+        let uid = format!("{name} <{name}@example.org>");
+        let mut args: Vec<String> = vec![
+            "--status-fd".into(),
+            "1".into(),
+            "--passphrase".into(),
+            String::new(),
+        ];
+        if let Some(t) = created {
+            args.push("--faked-system-time".into());
+            args.push(format!("{t}!"));
+        }
+        for a in ["--quick-gen-key", &uid, algo, "sign", expiry] {
+            args.push(a.to_string());
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let status = String::from_utf8_lossy(&self.gpg(&refs)).into_owned();
+        let fpr = status
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("no KEY_CREATED in gpg status: {status}"))
+            .to_uppercase();
+        Key {
+            name: name.to_string(),
+            fpr,
+        }
+    }
+
+    /// An ed25519 signing key protected by a passphrase.
+    pub fn key_with_passphrase(&self, name: &str, passphrase: &str) -> Key {
+        let uid = format!("{name} <{name}@example.org>");
+        let out = self.gpg(&[
+            "--status-fd",
+            "1",
+            "--passphrase",
+            passphrase,
+            "--quick-gen-key",
+            &uid,
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        let status = String::from_utf8_lossy(&out).into_owned();
+        let fpr = status
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("no KEY_CREATED in gpg status: {status}"))
+            .to_uppercase();
+        Key {
+            name: name.to_string(),
+            fpr,
+        }
+    }
+
+    /// Exports a passphrase-protected secret key (still protected).
+    pub fn protected_secret_key_file(&self, key: &Key, passphrase: &str) -> PathBuf {
+        let data = self.gpg(&[
+            "--passphrase",
+            passphrase,
+            "--armor",
+            "--export-secret-keys",
+            &key.fpr,
+        ]);
+        let path = self.root.join(format!("{}.sec.asc", key.name));
+        fs::write(&path, data).unwrap();
+        path
+    }
+
+    /// An ed25519 signing key without expiry.
+    pub fn key(&self, name: &str) -> Key {
+        self.gen_key_full(name, "ed25519", "never", None)
+    }
+
+    /// An ed25519 signing key created at `created` (so it can sign in the past).
+    pub fn key_created(&self, name: &str, created: i64, expiry: &str) -> Key {
+        self.gen_key_full(name, "ed25519", expiry, Some(created))
+    }
+
+    /// Armored public certificate of `key` from `home`.
+    pub fn export_pub_from(&self, home: &Path, key: &Key) -> Vec<u8> {
+        self.gpg_home(home, &["--armor", "--export", &key.fpr])
+    }
+
+    /// Writes `key`'s public certificate into keys/<name>.asc.
+    pub fn trust(&self, key: &Key) {
+        self.trust_as(key, &key.name);
+    }
+
+    pub fn trust_as(&self, key: &Key, signer: &str) {
+        let cert = self.export_pub_from(&self.home, key);
+        fs::write(self.keys.join(format!("{signer}.asc")), cert).unwrap();
+    }
+
+    /// Several certificates concatenated in one signer file (rotation).
+    pub fn trust_many(&self, signer: &str, keys: &[&Key]) {
+        let mut all = Vec::new();
+        for k in keys {
+            all.extend(self.export_pub_from(&self.home, k));
+        }
+        fs::write(self.keys.join(format!("{signer}.asc")), all).unwrap();
+    }
+
+    /// Exports the (unprotected) secret key into a file for `sigtag --key`.
+    pub fn secret_key_file(&self, key: &Key) -> PathBuf {
+        let data = self.gpg(&[
+            "--passphrase",
+            "",
+            "--armor",
+            "--export-secret-keys",
+            &key.fpr,
+        ]);
+        assert!(!data.is_empty(), "secret key export is empty");
+        let path = self.root.join(format!("{}.sec.asc", key.name));
+        fs::write(&path, data).unwrap();
+        path
+    }
+
+    /// `gpg --detach-sign --armor -u K...` over `data`.
+    pub fn detach_sign(&self, data: &[u8], keys: &[&Key], sig: &Sig) -> String {
+        let home = sig.home.clone().unwrap_or_else(|| self.home.clone());
+        let input = self.unique("in");
+        fs::write(&input, data).unwrap();
+        let mut cmd = self.gpg_cmd(&home);
+        cmd.args(["--passphrase", ""]);
+        if let Some(t) = sig.time {
+            cmd.args(["--ignore-time-conflict", "--faked-system-time"])
+                .arg(format!("{t}!"));
+        }
+        if let Some(d) = &sig.digest {
+            cmd.args(["--digest-algo", d]);
+        }
+        for k in keys {
+            cmd.args(["-u", &k.fpr]);
+        }
+        cmd.args(["--detach-sign", "--armor", "-o", "-"])
+            .arg(&input);
+        let out = check("gpg --detach-sign", run_with_input(cmd, None));
+        String::from_utf8(out.stdout).expect("armored signature is UTF-8")
+    }
+
+    /// A copy of the main GNUPGHOME (regular files only, no sockets).
+    pub fn copy_home(&self) -> PathBuf {
+        let dst = self.unique("h");
+        copy_tree(&self.home, &dst);
+        fs::set_permissions(&dst, fs::Permissions::from_mode(0o700)).unwrap();
+        self.homes.borrow_mut().push(dst.clone());
+        dst
+    }
+
+    /// A revocation certificate with a reason, made the only way gpg makes
+    /// one non-interactively (it asks for the reason on a terminal only).
+    /// Not imported.
+    pub fn revocation(&self, key: &Key, reason: Revocation, at: Option<i64>) -> PathBuf {
+        let out = self.unique("rev");
+        let fake = match at {
+            Some(t) => format!("--faked-system-time {t}! "),
+            None => String::new(),
+        };
+        let inner = format!(
+            "gpg {fake}--command-fd 0 --pinentry-mode loopback --passphrase '' -a -o {} --gen-revoke {}",
+            out.display(),
+            key.fpr
+        );
+        let mut cmd = Command::new("script");
+        cmd.args(["-q", "-c", &inner, "/dev/null"])
+            .env("GNUPGHOME", &self.home)
+            .env("LC_ALL", "C");
+        let answers = format!("y\n{}\nrevoked by the test\n\ny\n", reason.menu());
+        let res = run_with_input(cmd, Some(answers.as_bytes()));
+        check("gpg --gen-revoke under script", res);
+        let text = fs::read_to_string(&out)
+            .unwrap_or_else(|e| panic!("no revocation certificate at {}: {e}", out.display()));
+        assert!(text.contains("BEGIN PGP PUBLIC KEY BLOCK"), "{text}");
+        out
+    }
+
+    /// Imports a file into the main GNUPGHOME.
+    pub fn import(&self, file: &Path) {
+        self.gpg(&["--import", file.to_str().unwrap()]);
+    }
+
+    // ---------------------------------------------------------------- keys dir
+
+    pub fn policy(&self, toml: &str) {
+        fs::write(self.keys.join("policy.toml"), toml).unwrap();
+    }
+
+    /// A policy with groups humans/pipelines and environments staging
+    /// (2 of humans) and prod (2 of humans and 1 of pipelines).
+    pub fn standard_policy(&self, humans: &[&str], pipelines: &[&str]) {
+        let list = |v: &[&str]| {
+            v.iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        self.policy(&format!(
+            "[groups]\nhumans = [{}]\npipelines = [{}]\n\n\
+             [environments.staging]\nrequire = \"2 of humans\"\n\n\
+             [environments.prod]\nrequire = \"2 of humans and 1 of pipelines\"\n",
+            list(humans),
+            list(pipelines)
+        ));
+    }
+
+    // ---------------------------------------------------------------- sigtag
+
+    pub fn sigtag_cmd(&self, dir: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigtag"));
+        cmd.current_dir(dir)
+            // sigtag must not depend on anybody's gpg keyring.
+            .env("GNUPGHOME", self.root.join("no-gnupg-home"))
+            .env("HOME", &self.root)
+            .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LC_ALL", "C")
+            .env_remove("SIGTAG_PASSPHRASE")
+            .env_remove("GIT_DIR");
+        cmd
+    }
+
+    pub fn run_cmd(cmd: Command) -> Run {
+        let out = run_with_input(cmd, None);
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `sigtag ARGS` run from the test root.
+    pub fn sigtag(&self, args: &[&str]) -> Run {
+        let mut cmd = self.sigtag_cmd(&self.root);
+        cmd.args(args);
+        Ctx::run_cmd(cmd)
+    }
+
+    /// `sigtag verify TAGS --env ENV --keys KEYS --repo REPO --json`,
+    /// asserting the exit status matches the verdicts.
+    pub fn verify(&self, env: &str, tags: &[&str]) -> (i32, Vec<Report>) {
+        self.verify_in(&self.repo, env, tags)
+    }
+
+    pub fn verify_in(&self, repo: &Path, env: &str, tags: &[&str]) -> (i32, Vec<Report>) {
+        let mut args = vec!["verify"];
+        args.extend_from_slice(tags);
+        let keys = self.keys.to_str().unwrap().to_string();
+        let repo = repo.to_str().unwrap().to_string();
+        args.extend_from_slice(&["--env", env, "--keys", &keys, "--repo", &repo, "--json"]);
+        let run = self.sigtag(&args);
+        assert!(
+            run.code == 0 || run.code == 1,
+            "verify must give a verdict (0/1), got {}\nstdout:\n{}\nstderr:\n{}",
+            run.code,
+            run.stdout,
+            run.stderr
+        );
+        let reports = run.json();
+        assert_eq!(
+            reports.len(),
+            tags.len(),
+            "one report per named tag: {}",
+            run.stdout
+        );
+        for (r, t) in reports.iter().zip(tags) {
+            assert_eq!(&r.tag(), t, "reports in the order the tags were named");
+            assert_eq!(
+                r.0["environment"].as_str(),
+                Some(env),
+                "environment: {}",
+                r.0
+            );
+        }
+        let all = reports.iter().all(Report::satisfied);
+        assert_eq!(
+            run.code,
+            if all { 0 } else { 1 },
+            "exit status must follow the verdicts: {}",
+            run.stdout
+        );
+        (run.code, reports)
+    }
+
+    /// Verifies one tag and returns its report.
+    pub fn verify_one(&self, env: &str, tag: &str) -> Report {
+        let (_, mut reports) = self.verify(env, &[tag]);
+        reports.remove(0)
+    }
+
+    pub fn path_str(p: &Path) -> String {
+        p.to_str().expect("UTF-8 path").to_string()
+    }
+}
+
+impl Default for Ctx {
+    fn default() -> Self {
+        Ctx::new()
+    }
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for entry in fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let ft = entry.file_type().unwrap();
+        let to = dst.join(entry.file_name());
+        if ft.is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else if ft.is_file() {
+            fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
