@@ -1,0 +1,98 @@
+# sigtag: build, test and try it out.
+#
+#   make deps    install the Debian packages the build needs
+#   make test-packages  deps, plus the Debian packages the tests need
+#   make build   cargo build --release
+#   make demo    narrated walk-through on generated keys and a throw-away repository
+#   make test    the test suite (cargo test --all-targets), after test-deps
+#   make test-deps  deps, plus the virtual OpenPGP card the token tests use
+#   make lint    cargo fmt --check and cargo clippy with warnings as errors
+#   make bench   bench/list.sh: sigtag list against git verify-tag on 1000 tags
+
+CARGO ?= cargo
+SHELL := /bin/bash
+
+# Build: libssl-dev, libclang-dev and pkg-config for sequoia-openpgp's
+# OpenSSL backend; capnproto (the capnp compiler) for sequoia-gpg-agent;
+# libpcsclite-dev for the OpenPGP card backend.
+BUILD_PACKAGES := libssl-dev libclang-dev pkg-config capnproto libpcsclite-dev
+
+# Tests: git and gnupg as independent peers; bsdutils provides `script`,
+# which the tests use to answer gpg's terminal-only prompts; scdaemon and
+# pcscd for signing with an OpenPGP card through gpg-agent or PC/SC;
+# openssh-server, openssl and python3 for the resource's tests over ssh
+# and https.
+TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3
+
+.PHONY: all deps test-packages test-deps build demo test lint bench
+
+all: build
+
+# $(call install,PACKAGES,WHAT): install the missing Debian packages
+# (apt-get as root, otherwise print the exact line to run and fail).
+define install
+@missing=""; \
+	for p in $(1); do \
+	  if ! dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed'; then \
+	    missing="$$missing $$p"; \
+	  fi; \
+	done; \
+	if ! command -v script >/dev/null 2>&1 && ! echo "$$missing" | grep -qw bsdutils; then \
+	  missing="$$missing bsdutils"; \
+	fi; \
+	if [ -z "$$missing" ]; then \
+	  echo "deps: $(2) packages are installed"; \
+	  exit 0; \
+	fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "deps: missing packages:$$missing" >&2; \
+	  echo "deps: install them with:" >&2; \
+	  echo "  sudo apt-get install -y$$missing" >&2; \
+	  exit 1; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && \
+	apt-get install -y -qq --no-install-recommends $$missing
+endef
+
+deps:
+	$(call install,$(BUILD_PACKAGES),build)
+
+test-packages: deps
+	$(call install,$(TEST_PACKAGES),test)
+
+# The hardware-token tests sign on a virtual OpenPGP card: a pcscd driver
+# (ifd-jcecard) that tests/token_support/setup.sh builds and installs. As
+# root, run it (it is idempotent and starts pcscd); otherwise check that the
+# driver is there and say how to install it.
+TOKEN_SETUP := tests/token_support/setup.sh
+JCECARD_DRIVER := /usr/lib/pcsc/drivers/ifd-jcecard.bundle/Contents/Linux/libifd_jcecard.so
+
+test-deps: test-packages
+	@if [ ! -f $(TOKEN_SETUP) ]; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+	  bash $(TOKEN_SETUP); \
+	elif [ ! -f $(JCECARD_DRIVER) ] || [ ! -f /etc/reader.conf.d/jcecard ]; then \
+	  echo "test-deps: the virtual OpenPGP card for the token tests is not installed;" >&2; \
+	  echo "  sudo bash $(TOKEN_SETUP)" >&2; \
+	  exit 1; \
+	fi
+
+build:
+	$(CARGO) build --release
+
+demo: deps
+	$(CARGO) run --release --bin sigtag -- demo
+
+test: test-deps
+	$(CARGO) test --all-targets
+
+lint: deps
+	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "lint: rustfmt is missing: rustup component add rustfmt" >&2; exit 1; }
+	@$(CARGO) clippy --version >/dev/null 2>&1 || { echo "lint: clippy is missing: rustup component add clippy" >&2; exit 1; }
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+bench: test-packages
+	bench/list.sh
