@@ -59,20 +59,23 @@ impl<'t> Gate<'t> {
         if names.len() < 8 {
             return Ok(names.iter().map(|n| self.judge(repo, n)).collect());
         }
+        // One repository handle per chunk of tags (handles are not Sync);
+        // a few chunks per thread keep both cores busy to the end.
         let gitdir: PathBuf = repo.path().to_path_buf();
-        names
-            .par_iter()
-            .map_init(
-                || Repository::open(&gitdir),
-                |repo, name| match repo {
-                    Ok(repo) => Ok(self.judge(repo, name)),
-                    Err(e) => Err(Error::repo(format!(
+        let chunk = (names.len() / (rayon::current_num_threads() * 4)).max(8);
+        let chunks: Vec<Vec<Report>> = names
+            .par_chunks(chunk)
+            .map(|chunk| {
+                let repo = Repository::open(&gitdir).map_err(|e| {
+                    Error::repo(format!(
                         "cannot open {}: {}",
                         gitdir.display(),
                         crate::error::clean(e.message())
-                    ))),
-                },
-            )
-            .collect()
+                    ))
+                })?;
+                Ok(chunk.iter().map(|n| self.judge(&repo, n)).collect())
+            })
+            .collect::<Result<_>>()?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 }

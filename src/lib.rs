@@ -10,7 +10,8 @@
 //!
 //! `trust` loads the trust root (certificates, groups, rules) and checks it
 //! completely before any tag is read. `sign` writes new layers and `remote` publishes them;
-//! `cli` and `demo` are thin front ends.
+//! `cli`, `demo` and `resource` (the Concourse resource type) are thin
+//! front ends.
 
 pub mod chain;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod object;
 pub mod problem;
 pub mod remote;
 pub mod report;
+pub mod resource;
 pub mod rule;
 pub mod sign;
 pub mod trust;

@@ -453,10 +453,21 @@ pub fn cosign(
 /// Pushes a new layer; if the remote refuses, the local ref goes back to
 /// where it was, so no half-published state remains.
 pub fn publish(repo: &Repository, name: &str, remote_name: &str, signed: &Signed) -> Result<()> {
+    publish_with(repo, name, remote_name, signed, &remote::Access::default())
+}
+
+/// [`publish`] with explicit credentials for the remote.
+pub fn publish_with(
+    repo: &Repository,
+    name: &str,
+    remote_name: &str,
+    signed: &Signed,
+    access: &remote::Access,
+) -> Result<()> {
     let Signed::Added { layer, previous } = signed else {
         return Ok(());
     };
-    let result = remote::push_tag(repo, remote_name, name, *previous);
+    let result = remote::push_tag_with(repo, remote_name, name, *previous, access);
     if result.is_err() {
         let refname = format!("refs/tags/{name}");
         let rollback = match previous {

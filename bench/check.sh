@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Benchmark: the Concourse resource's check on a repository with N promotion
+# tags of 3 signed layers each, cold (empty cache: clone and verify
+# everything) and warm (a second check in the same container).
+#
+#   bench/check.sh [N]        N defaults to 10000
+#
+# The tags are written by examples/many_tags.rs with sigtag's own signing
+# code (exactly what `git tag -s` then `git tag -s -f NAME NAME` twice would
+# write); a sample is checked with `git verify-tag` and the repository with
+# `git fsck --strict` before anything is timed. check runs with no PATH or
+# HOME, as Concourse's emulators do, once over file:// and once over git://
+# against `git daemon` on a free loopback port.
+#
+# Two cases per transport: the first check (no version: only the latest
+# tag is wanted, so the newest tags are verified until one satisfies) and
+# a check from the oldest version (every tag is in the answer, so all N
+# chains, 3N signatures, are verified). Prints, per transport:
+#   check over file://: first check cold 0.3 s, warm 0.02 s; from the oldest version (all N verified) cold 3.1 s, warm 0.05 s
+set -euo pipefail
+
+N="${1:-10000}"
+case "$N" in
+  '' | *[!0-9]* | 0) echo "usage: bench/check.sh [N]  (N a positive number of tags)" >&2; exit 2 ;;
+esac
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+log() { echo "bench: $*" >&2; }
+
+log "cargo build --release --bin check --example many_tags"
+(cd "$ROOT" && cargo build --release --quiet --bin check --example many_tags)
+CHECK="$ROOT/target/release/check"
+MANY="$ROOT/target/release/examples/many_tags"
+
+for tool in git gpg gpgconf python3; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing" >&2; exit 2; }
+done
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/sigtag-bench.XXXXXX")"
+export GNUPGHOME="$TMP/gnupg"
+cleanup() {
+  if [ -f "$TMP/daemon.pid" ]; then kill "$(cat "$TMP/daemon.pid")" 2>/dev/null || true; fi
+  if [ -n "${KEEP:-}" ]; then echo "bench: kept $TMP" >&2; gpgconf --kill all >/dev/null 2>&1 || true; return; fi
+  gpgconf --kill all >/dev/null 2>&1 || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+mkdir -p "$GNUPGHOME" "$TMP/work" "$TMP/cache"
+chmod 700 "$GNUPGHOME"
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+W="$TMP/work"
+R="$TMP/repo.git"
+
+# --- three keys, made 30 days ago so they predate every signature ----------
+PAST="$(($(date +%s) - 30 * 86400))"
+for who in alice bob staging; do
+  gpg --batch --quiet --pinentry-mode loopback --passphrase '' --faked-system-time "$PAST!" \
+    --quick-gen-key "$who <$who@example.org>" ed25519 sign 2y 2>/dev/null
+  fpr="$(gpg --batch --with-colons --list-keys "$who@example.org" 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')"
+  gpg --batch --quiet --pinentry-mode loopback --passphrase '' --armor --export-secret-keys "$fpr" >"$W/$who.sec"
+  gpg --batch --quiet --armor --export "$fpr" >"$W/$who.pub"
+done
+
+# --- N commits, one fast-import stream ---------------------------------------
+log "building $R: $N commits, $N tags of 3 layers"
+git init -q --bare -b main "$R"
+awk -v n="$N" -v t0="$PAST" 'BEGIN {
+  for (i = 1; i <= n; i++) {
+    msg = "commit " i "\n"; body = i "\n"
+    printf "commit refs/heads/main\nmark :%d\n", i
+    printf "committer Alice <alice@example.org> %d +0000\n", t0 + 60 * i
+    printf "data %d\n%s", length(msg), msg
+    printf "M 644 inline counter\ndata %d\n%s\n", length(body), body
+  }
+}' | git -C "$R" fast-import --quiet --date-format=raw --export-marks="$W/marks"
+
+t0="$(date +%s.%N)"
+"$MANY" "$R" "$W/marks" "$W/alice.sec" "$W/bob.sec" "$W/staging.sec" >"$W/refs"
+git -C "$R" update-ref --stdin <"$W/refs"
+git -C "$R" repack -a -d -q
+git -C "$R" prune
+git -C "$R" pack-refs --all # as a served repository's refs usually are
+log "tags written and packed in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+[ "$(git -C "$R" tag | wc -l)" -eq "$N" ] || { echo "bench: expected $N tags" >&2; exit 2; }
+git -C "$R" fsck --strict --no-progress >/dev/null
+for i in 1 "$(((N + 1) / 2))" "$N"; do
+  git -C "$R" verify-tag "v0.$i.0" >/dev/null 2>&1 ||
+    { echo "bench: git verify-tag rejects v0.$i.0" >&2; exit 2; }
+done
+
+# --- git daemon on a free loopback port -------------------------------------------
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+git daemon --reuseaddr --export-all --listen=127.0.0.1 --port="$PORT" --base-path="$TMP" \
+  --detach --pid-file="$TMP/daemon.pid" "$TMP"
+for _ in $(seq 1 100); do
+  git ls-remote "git://127.0.0.1:$PORT/repo.git" HEAD >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+# --- the requests -------------------------------------------------------------
+request() { # URI [TAG COMMIT]
+  python3 - "$W" "$@" <<'PY'
+import json, sys
+w, uri = sys.argv[1], sys.argv[2]
+pub = lambda who: open(f"{w}/{who}.pub").read()
+req = {"source": {
+    "uri": uri,
+    "signers": {who: pub(who) for who in ("alice", "bob", "staging")},
+    "groups": {"humans": ["alice", "bob"], "pipelines": ["staging"]},
+    "require": "2 of humans and 1 of pipelines"}}
+if len(sys.argv) > 3:
+    req["version"] = {"tag": sys.argv[3], "commit": sys.argv[4]}
+print(json.dumps(req))
+PY
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+min() { awk -v x="$1" -v y="$2" 'BEGIN { if (y == "" || x < y) print x; else print y }'; }
+run_check() { env -i TMPDIR="$TMP/cache" "$CHECK" <"$W/request.json" >"$W/out.json" 2>"$W/err.log"; }
+expect() { # WHAT PATTERN FILE
+  grep -q -- "$2" "$3" || { echo "bench: $1:" >&2; head -c 2000 "$W/out.json" >&2; tail -3 "$W/err.log" >&2; exit 1; }
+}
+
+OLDEST_COMMIT="$(git -C "$R" rev-parse 'v0.1.0^{commit}')"
+
+bench() { # NAME URI
+  local name="$1" uri="$2" cold="" warm="" all="" again="" a b
+  for _ in 1 2 3; do
+    rm -rf "$TMP/cache"; mkdir -p "$TMP/cache"
+    # The first check: no version, only the latest is wanted.
+    request "$uri" >"$W/request.json"
+    a="$(now)"; run_check; b="$(now)"
+    cold="$(min "$(elapsed "$a" "$b")" "$cold")"
+    expect "the first check did not return v0.$N.0" "\"v0.$N.0\"" "$W/out.json"
+    for _ in 1 2 3; do
+      a="$(now)"; run_check; b="$(now)"
+      warm="$(min "$(elapsed "$a" "$b")" "$warm")"
+    done
+    expect "the warm check did not use the cache" ": 0 verified now, " "$W/err.log"
+    # From the oldest version: every tag is in the answer, every chain is
+    # verified (the worst case: a pipeline pinned far back, or a cache
+    # emptied by a change of signers, groups or rule).
+    rm -rf "$TMP/cache"; mkdir -p "$TMP/cache"
+    request "$uri" v0.1.0 "$OLDEST_COMMIT" >"$W/request.json"
+    a="$(now)"; run_check; b="$(now)"
+    all="$(min "$(elapsed "$a" "$b")" "$all")"
+    expect "the check from v0.1.0 did not verify every tag" " $N verified now, 0 from the cache, 0 skipped; $N versions" "$W/err.log"
+    for _ in 1 2 3; do
+      a="$(now)"; run_check; b="$(now)"
+      again="$(min "$(elapsed "$a" "$b")" "$again")"
+    done
+    expect "the warm check from v0.1.0 did not use the cache" " 0 verified now, $N from the cache, 0 skipped; $N versions" "$W/err.log"
+  done
+  echo "check over $name: first check cold $cold s, warm $warm s; from the oldest version (all $N verified) cold $all s, warm $again s"
+}
+
+echo "check on $N tags x 3 layers, $(nproc) cores, best of 3:"
+bench file:// "file://$R"
+bench git:// "git://127.0.0.1:$PORT/repo.git"

@@ -1,0 +1,187 @@
+//! The Concourse resource type (DESIGN §4): `check`, `in` and `out`.
+//!
+//! Each entry point reads one JSON request on stdin, writes exactly one
+//! JSON value on stdout, and logs on stderr. The whole request, the trust
+//! root included, is validated before any network access; a mistake is one
+//! sentence on stderr and a non-zero exit, with nothing on stdout.
+//!
+//! The binaries `check`, `in` and `out` (src/bin) call [`check_main`],
+//! [`in_main`] and [`out_main`]; the `sigtag` binary does the same when it
+//! is started under one of those names ([`main_by_name`]).
+
+mod cache;
+mod check;
+mod get;
+mod put;
+pub mod request;
+
+pub use cache::temp_root;
+pub use put::PARAMS as PUT_PARAMS;
+pub use request::{Request, Source, Version, SOURCE_FIELDS};
+
+use crate::error::{Error, Result};
+use crate::report::Report;
+use serde::Serialize;
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+
+/// One `{"name": ..., "value": ...}` entry; values are always strings.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MetadataEntry {
+    pub name: String,
+    pub value: String,
+}
+
+pub type Metadata = Vec<MetadataEntry>;
+
+pub fn metadata_entry(name: &str, value: &str) -> MetadataEntry {
+    MetadataEntry {
+        name: name.to_string(),
+        value: value.to_string(),
+    }
+}
+
+/// What `in` and `out` print.
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    pub version: Version,
+    pub metadata: Metadata,
+}
+
+/// A line for the build log (stderr).
+pub fn log(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "sigtag: {line}");
+}
+
+/// A failure to talk to the remote, with the fields to look at.
+pub fn remote_hint(source: &Source, e: Error) -> Error {
+    if e.kind() != crate::error::ErrorKind::Remote || e.message().contains("; ") {
+        return e;
+    }
+    let message = e.message();
+    let credentials = if source.access.ssh_key_passphrase.is_some() {
+        "source.private_key and source.private_key_passphrase"
+    } else if source.access.ssh_key.is_some() {
+        "source.private_key"
+    } else if source.access.username.is_some() {
+        "source.username and source.password"
+    } else {
+        "the credentials in source"
+    };
+    let hint = if message.contains("pinned known hosts") {
+        "check source.known_hosts against ssh-keyscan of the server".to_string()
+    } else if source.uses_tls() && message.contains("certificate") {
+        "check source.uri and that the worker's CA certificates (/etc/ssl/certs) include the server's issuer".to_string()
+    } else if message.contains("authentication") {
+        format!("check {credentials}")
+    } else {
+        format!("check source.uri and {credentials}")
+    };
+    Error::remote(format!("{message}; {hint}"))
+}
+
+/// Why a tag is not a version, for the log.
+pub fn refused_reason(report: &Report) -> String {
+    match &report.rejected {
+        Some(why) => format!("rejected: {why}"),
+        None => format!(
+            "does not meet \"{}\": needs {}",
+            report.rule,
+            report
+                .needs
+                .as_deref()
+                .or(report.missing.as_deref())
+                .unwrap_or("more signatures")
+        ),
+    }
+}
+
+/// `check`: the request on stdin, versions on stdout.
+pub fn check_main() -> i32 {
+    run(|request| check::run(request).map(serde_json::to_value))
+}
+
+/// `in DEST`.
+pub fn in_main() -> i32 {
+    let dest = match destination("in", "the destination directory") {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    run(|request| get::run(request, &dest).map(serde_json::to_value))
+}
+
+/// `out SOURCES`.
+pub fn out_main() -> i32 {
+    let dir = match destination("out", "the directory holding the build's artifacts") {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    run(|request| put::run(request, &dir).map(serde_json::to_value))
+}
+
+/// When the program was started as `check`, `in` or `out` (a link to
+/// `sigtag`, as in the image), runs that role and returns its exit status.
+pub fn main_by_name() -> Option<i32> {
+    let argv0 = std::env::args_os().next()?;
+    let name = std::path::Path::new(&argv0)
+        .file_name()?
+        .to_str()?
+        .to_string();
+    match name.as_str() {
+        "check" => Some(check_main()),
+        "in" => Some(in_main()),
+        "out" => Some(out_main()),
+        _ => None,
+    }
+}
+
+fn destination(role: &str, what: &str) -> Result<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    match (args.next(), args.next()) {
+        (Some(dir), None) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => Err(Error::usage(format!(
+            "{role} takes one argument, {what}; Concourse passes it"
+        ))),
+    }
+}
+
+/// A URI that does not use TLS does not need the CA bundle.
+fn skip_ca_bundle(source: &Source) {
+    if !source.uses_tls() {
+        crate::remote::skip_ca_bundle();
+    }
+}
+
+fn fail(e: &Error) -> i32 {
+    log(&e.to_string());
+    e.exit_code()
+}
+
+fn run(f: impl FnOnce(Request) -> Result<serde_json::Result<serde_json::Value>>) -> i32 {
+    let mut input = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(request::MAX_REQUEST as u64 + 1)
+        .read_to_end(&mut input);
+    if let Err(e) = read {
+        return fail(&Error::io(format!("cannot read the request on stdin: {e}")));
+    }
+    let result = request::parse(&input).and_then(|request| {
+        skip_ca_bundle(&request.source);
+        f(request)
+    });
+    // The request may hold secrets; do not keep it around longer than needed.
+    input.iter_mut().for_each(|b| *b = 0);
+    match result {
+        Ok(Ok(value)) => {
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{value}").and_then(|()| out.flush()) {
+                Ok(()) => 0,
+                Err(e) => fail(&Error::io(format!("cannot write to stdout: {e}"))),
+            }
+        }
+        Ok(Err(e)) => fail(&Error::io(format!("cannot encode the output: {e}"))),
+        Err(e) => fail(&e),
+    }
+}

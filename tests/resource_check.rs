@@ -1,0 +1,374 @@
+//! `check`, run the way Concourse runs it: which tags become versions, in
+//! which order, and what the check container keeps between checks.
+
+mod resource_support;
+
+use resource_support::{now, World};
+use serde_json::json;
+
+#[test]
+fn first_check_returns_only_the_latest_satisfying_tag() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = now() - 1000;
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], t);
+    let c2 = w.commit("app", "2\n", "two");
+    w.chain_at("v2", &c2, &[&a, &b], t + 100);
+    let c3 = w.commit("app", "3\n", "three");
+    w.chain_at("v3", &c3, &[&a], t + 200);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+
+    let run = w.check(&source, None);
+    assert_eq!(run.versions(), vec![("v2".to_string(), c2.clone())]);
+    assert!(
+        run.stderr
+            .contains("v3: does not meet \"2 of humans\": needs 1 more of humans other than alice"),
+        "the refused tag is named with its reason: {}",
+        run.stderr
+    );
+
+    // Older Concourse sends "version": null on the first check.
+    let req = json!({"source": source, "version": null});
+    let run = w.run(
+        resource_support::Bin::Check,
+        None,
+        req.to_string().as_bytes(),
+    );
+    assert_eq!(run.versions(), vec![("v2".to_string(), c2)]);
+}
+
+#[test]
+fn check_from_a_version_returns_it_and_every_newer_one_oldest_first() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = now() - 10_000;
+    let mut commits = std::collections::HashMap::new();
+    // Creation time, not the name, orders versions; equal times go by name.
+    for (tag, at) in [
+        ("v1", t),
+        ("v3", t + 10),
+        ("v2", t + 20),
+        ("v4", t + 30),
+        ("v5b", t + 40),
+        ("v5a", t + 40),
+    ] {
+        let c = w.commit("app", &format!("{tag}\n"), tag);
+        w.chain_at(tag, &c, &[&a, &b], at);
+        commits.insert(tag, c);
+    }
+    // A tag that does not satisfy sits in between and is not a version.
+    let c = w.commit("app", "unsigned\n", "x");
+    w.chain_at("v2.5", &c, &[&a], t + 25);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let v = |tag: &str| (tag.to_string(), commits[tag].clone());
+
+    let run = w.check(&source, Some(("v1", &commits["v1"])));
+    assert_eq!(
+        run.versions(),
+        vec![v("v1"), v("v3"), v("v2"), v("v4"), v("v5a"), v("v5b")],
+        "none skipped, oldest first"
+    );
+    assert_eq!(
+        run.stderr.matches("skipping v2.5:").count(),
+        1,
+        "each refused tag is named once per check: {}",
+        run.stderr
+    );
+    let run = w.check(&source, Some(("v2", &commits["v2"])));
+    assert_eq!(run.versions(), vec![v("v2"), v("v4"), v("v5a"), v("v5b")]);
+    let run = w.check(&source, Some(("v5a", &commits["v5a"])));
+    assert_eq!(run.versions(), vec![v("v5a"), v("v5b")]);
+    let run = w.check(&source, Some(("v5b", &commits["v5b"])));
+    assert_eq!(run.versions(), vec![v("v5b")], "the latest alone");
+    assert!(
+        !run.stderr.contains("skipping v2.5:"),
+        "tags older than the version are not looked at: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn tag_filter_limits_the_versions() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = now() - 1000;
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1.0", &c1, &[&a, &b], t);
+    let c2 = w.commit("app", "2\n", "two");
+    w.chain_at("test-1", &c2, &[&a, &b], t + 10);
+    let mut source = w.standard_source(&w.file_uri(), "2 of humans");
+
+    assert_eq!(w.check(&source, None).tags(), vec!["test-1"]);
+    source["tag_filter"] = json!("v*");
+    let run = w.check(&source, None);
+    assert_eq!(run.versions(), vec![("v1.0".to_string(), c1.clone())]);
+    assert!(
+        !run.stderr.contains("test-1"),
+        "tags outside the filter are not looked at: {}",
+        run.stderr
+    );
+    let run = w.check(&source, Some(("v1.0", &c1)));
+    assert_eq!(run.tags(), vec!["v1.0"]);
+}
+
+#[test]
+fn a_tag_that_never_satisfies_never_appears() {
+    let w = World::new();
+    let (a, b, m) = (w.key("alice"), w.key("bob"), w.key("mallory"));
+    let t = now() - 1000;
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], t);
+    // Signed by a key nobody trusts, on top of one human.
+    let c2 = w.commit("app", "2\n", "two");
+    w.chain_at("v2", &c2, &[&a, &m], t + 10);
+    // A validly signed tag "test-1" pushed as v3.
+    let c3 = w.commit("app", "3\n", "three");
+    w.chain_at("test-1", &c3, &[&a, &b], t + 20);
+    let test1 = w.tag_object("test-1");
+    w.srv(&["update-ref", "refs/tags/v3", &test1]);
+    w.srv(&["tag", "-d", "test-1"]);
+    // A lightweight tag.
+    w.srv(&["tag", "v4", &c3]);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+
+    for _ in 0..2 {
+        let run = w.check(&source, Some(("v1", &c1)));
+        assert_eq!(run.versions(), vec![("v1".to_string(), c1.clone())]);
+        for (tag, reason) in [
+            ("v2", "needs 1 more of humans other than alice"),
+            ("v3", "rejected: layer is named \"test-1\", not \"v3\""),
+            (
+                "v4",
+                "rejected: lightweight tag: it points at a commit, not at a signed tag object",
+            ),
+        ] {
+            let line = format!("skipping {tag}: ");
+            assert_eq!(
+                run.stderr.matches(&line).count(),
+                1,
+                "{tag} is named once: {}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains(reason),
+                "{tag}'s reason {reason:?} is on stderr: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_moved_tag_gives_only_the_latest() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = now() - 1000;
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], t);
+    let c2 = w.commit("app", "2\n", "two");
+    w.chain_at("v2", &c2, &[&a, &b], t + 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    assert_eq!(w.check(&source, Some(("v1", &c1))).tags(), vec!["v1", "v2"]);
+
+    // v1 is re-made on another commit, dated before v2.
+    let c3 = w.commit("app", "3\n", "three");
+    w.srv(&["tag", "-d", "v1"]);
+    w.chain_at("v1", &c3, &[&a, &b], t + 50);
+    let run = w.check(&source, Some(("v1", &c1)));
+    assert_eq!(
+        run.versions(),
+        vec![("v2".to_string(), c2.clone())],
+        "only the latest: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("now points at another commit"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_deleted_tag_vanishes() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = now() - 1000;
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], t);
+    let c2 = w.commit("app", "2\n", "two");
+    w.chain_at("v2", &c2, &[&a, &b], t + 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    assert_eq!(w.check(&source, None).tags(), vec!["v2"]);
+
+    w.srv(&["tag", "-d", "v2"]);
+    assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
+    let run = w.check(&source, Some(("v2", &c2)));
+    assert_eq!(run.versions(), vec![("v1".to_string(), c1)]);
+    assert!(run.stderr.contains("v2 no longer exists"), "{}", run.stderr);
+}
+
+#[test]
+fn a_co_signature_is_not_a_new_version() {
+    let w = World::new();
+    let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let before = w.check(&source, None).versions();
+    assert_eq!(before, vec![("v1".to_string(), c1.clone())]);
+    let outer = w.tag_object("v1");
+
+    w.cosign(&s, "v1");
+    assert_ne!(w.tag_object("v1"), outer, "a new outer layer");
+    assert_eq!(w.layers("v1"), 3);
+    assert_eq!(w.check(&source, Some(("v1", &c1))).versions(), before);
+    assert_eq!(w.check(&source, None).versions(), before);
+}
+
+#[test]
+fn repeated_checks_use_the_cached_clone_and_verdicts() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = now() - 1000;
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], t);
+    let c2 = w.commit("app", "2\n", "two");
+    w.chain_at("v2", &c2, &[&a], t + 10);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+
+    let first = w.check(&source, None);
+    assert!(
+        first.stderr.contains("2 verified now, 0 from the cache"),
+        "{}",
+        first.stderr
+    );
+    let second = w.check(&source, None);
+    assert_eq!(second.versions(), first.versions());
+    assert!(
+        second.stderr.contains("1 verified now, 1 from the cache"),
+        "a positive verdict is reused, a negative one is not: {}",
+        second.stderr
+    );
+
+    // The cache lives under TMPDIR: one bare clone holding only tags.
+    let cache = w.tmp.join("sigtag-resource");
+    let dirs: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+    assert_eq!(dirs.len(), 1, "one cache per uri");
+    let clone = dirs[0].path().join("repo.git");
+    let refs = w.git_in(&clone, &["for-each-ref", "--format=%(refname)"]);
+    assert_eq!(refs, "refs/tags/v1\nrefs/tags/v2");
+
+    // Another trust configuration does not reuse the verdicts.
+    let mut other = source.clone();
+    other["require"] = json!("1 of humans");
+    let run = w.check(&other, None);
+    assert!(
+        run.stderr.contains("2 verified now, 0 from the cache"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.tags(), vec!["v2"]);
+    // Nor does a changed certificate: bob is no longer trusted.
+    let mut fewer = source.clone();
+    fewer["signers"]["bob"] = json!(w.cert(&w.key("carol")));
+    let run = w.check(&fewer, None);
+    assert_eq!(run.versions(), vec![]);
+    assert!(run.stderr.contains("skipping v1:"), "{}", run.stderr);
+}
+
+#[test]
+fn a_damaged_cache_is_rebuilt() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
+
+    let cache = w.tmp.join("sigtag-resource");
+    for dir in std::fs::read_dir(&cache).unwrap().flatten() {
+        std::fs::remove_dir_all(dir.path().join("repo.git").join("objects")).unwrap();
+        for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+            if f.file_name().to_string_lossy().starts_with("verdicts-") {
+                std::fs::write(f.path(), "garbage").unwrap();
+            }
+        }
+    }
+    assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
+}
+
+#[test]
+fn check_needs_no_path_home_or_build_variables() {
+    // World::run gives check nothing but TMPDIR; this also covers TMPDIR
+    // unset (the cache then goes to /tmp).
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let req = json!({"source": source}).to_string();
+    let shared = std::path::Path::new("/tmp/sigtag-resource");
+    let before: Vec<_> = std::fs::read_dir(shared)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    let out = resource_support::run_with_input(
+        {
+            let mut cmd = std::process::Command::new(resource_support::Bin::Check.path());
+            cmd.env_clear().current_dir("/");
+            cmd
+        },
+        Some(req.as_bytes()),
+    );
+    let made: Vec<_> = std::fs::read_dir(shared)
+        .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    for p in &made {
+        let _ = std::fs::remove_dir_all(p);
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(made.len(), 1, "the cache went to /tmp");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, json!([{"tag": "v1", "commit": c1}]));
+}
+
+#[test]
+fn the_sigtag_binary_takes_its_role_from_its_name() {
+    // The image links /opt/resource/{check,in,out} to sigtag.
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let c1 = w.commit("app", "1\n", "one");
+    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let opt = w.fresh_dir("opt-resource");
+    for role in ["check", "in", "out"] {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_sigtag"), opt.join(role)).unwrap();
+    }
+    let run = |role: &str, dir: Option<&std::path::Path>, req: serde_json::Value| {
+        let mut cmd = std::process::Command::new(opt.join(role));
+        cmd.env_clear().env("TMPDIR", &w.tmp).current_dir(&w.root);
+        if let Some(d) = dir {
+            cmd.arg(d);
+        }
+        resource_support::exec(cmd, req.to_string().as_bytes())
+    };
+    let checked = run("check", None, json!({"source": source}));
+    assert_eq!(checked.versions(), vec![("v1".to_string(), c1.clone())]);
+    let dest = w.fresh_dir("get");
+    let got = run(
+        "in",
+        Some(&dest),
+        json!({"source": source, "version": {"tag": "v1", "commit": c1}}),
+    );
+    got.ok();
+    assert!(dest.join(".git/sigtag/report.json").exists());
+    let put = run("out", Some(&dest), json!({"source": source, "params": {}}));
+    put.assert_fails(&["params.tag", "params.from"]);
+}

@@ -1,0 +1,619 @@
+//! Harness for the resource tests: real git, real gpg, real servers on
+//! loopback, and the `check`, `in` and `out` binaries run exactly as
+//! Concourse runs them (JSON on stdin, an empty environment apart from
+//! TMPDIR and the build variables, a fresh destination).
+#![allow(dead_code)]
+
+pub mod servers;
+
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const GIT: &str = "git";
+
+/// The build variables Concourse gives `in` and `out`.
+pub const BUILD_ENV: &[(&str, &str)] = &[
+    ("BUILD_ID", "1234"),
+    ("BUILD_NAME", "42"),
+    ("BUILD_TEAM_ID", "1"),
+    ("BUILD_TEAM_NAME", "main"),
+    ("BUILD_JOB_ID", "7"),
+    ("BUILD_JOB_NAME", "deploy"),
+    ("BUILD_PIPELINE_ID", "3"),
+    ("BUILD_PIPELINE_NAME", "staging"),
+    ("BUILD_PIPELINE_INSTANCE_VARS", "{\"region\":\"eu\"}"),
+    ("ATC_EXTERNAL_URL", "https://ci.example.org"),
+    (
+        "BUILD_URL",
+        "https://ci.example.org/teams/main/pipelines/staging/jobs/deploy/builds/42",
+    ),
+];
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// One run of a resource binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(&self) -> Value {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON value ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        });
+        v
+    }
+
+    /// The versions a successful check printed, as `(tag, commit)`.
+    pub fn versions(&self) -> Vec<(String, String)> {
+        let v = self.ok();
+        let arr = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
+        arr.iter().map(version_pair).collect()
+    }
+
+    /// Tags only, in order.
+    pub fn tags(&self) -> Vec<String> {
+        self.versions().into_iter().map(|(t, _)| t).collect()
+    }
+
+    /// A failure: non-zero exit, nothing on stdout, and stderr names every
+    /// fragment in one line starting with "sigtag: ".
+    pub fn assert_fails(&self, fragments: &[&str]) {
+        assert_ne!(
+            self.code, 0,
+            "expected failure\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(self.stdout, "", "nothing on stdout on failure");
+        let last = self.stderr.trim_end().lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("sigtag: "),
+            "the error is a line starting with \"sigtag: \": {:?}",
+            self.stderr
+        );
+        for f in fragments {
+            assert!(
+                last.contains(f),
+                "error {last:?} does not contain {f:?}\nstderr:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
+/// Runs a prepared resource command with `input` on stdin.
+pub fn exec(cmd: Command, input: &[u8]) -> Run {
+    let out = run_with_input(cmd, Some(input));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `{"tag": T, "commit": C}` with exactly those two string fields.
+pub fn version_pair(v: &Value) -> (String, String) {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("version is not an object: {v}"));
+    assert_eq!(obj.len(), 2, "a version holds tag and commit only: {v}");
+    (
+        obj["tag"].as_str().expect("tag is a string").to_string(),
+        obj["commit"]
+            .as_str()
+            .expect("commit is a string")
+            .to_string(),
+    )
+}
+
+/// The `{version, metadata}` output of in/out; checks every metadata value
+/// is a string and returns the metadata as `(name, value)` pairs.
+pub fn output_parts(v: &Value) -> ((String, String), Vec<(String, String)>) {
+    let version = version_pair(&v["version"]);
+    let metadata = v["metadata"]
+        .as_array()
+        .unwrap_or_else(|| panic!("metadata is not an array: {v}"))
+        .iter()
+        .map(|m| {
+            let obj = m.as_object().expect("metadata entry is an object");
+            assert_eq!(obj.len(), 2, "metadata entries hold name and value: {m}");
+            (
+                m["name"].as_str().expect("name is a string").to_string(),
+                m["value"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("metadata values are strings: {m}"))
+                    .to_string(),
+            )
+        })
+        .collect();
+    (version, metadata)
+}
+
+fn checked(what: &str, out: Output) -> Output {
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+pub fn run_with_input(mut cmd: Command, input: Option<&[u8]>) -> Output {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    if let Some(data) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        // The program may refuse the input before reading all of it.
+        let _ = stdin.write_all(data);
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// A gpg key made for one test.
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub name: String,
+    pub fpr: String,
+}
+
+/// Which resource program to run.
+#[derive(Clone, Copy, Debug)]
+pub enum Bin {
+    Check,
+    In,
+    Out,
+}
+
+impl Bin {
+    pub fn path(self) -> &'static str {
+        match self {
+            Bin::Check => env!("CARGO_BIN_EXE_check"),
+            Bin::In => env!("CARGO_BIN_EXE_in"),
+            Bin::Out => env!("CARGO_BIN_EXE_out"),
+        }
+    }
+}
+
+/// One test's world: a GNUPGHOME, a working repository, a bare "server"
+/// repository the resource talks to, and the check container's TMPDIR.
+pub struct World {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub gnupg: PathBuf,
+    gitconfig: PathBuf,
+    /// Where commits are made.
+    pub work: PathBuf,
+    /// The repository the resource's uri names (bare).
+    pub remote: PathBuf,
+    /// The check container's TMPDIR (survives between checks).
+    pub tmp: PathBuf,
+    keys: RefCell<BTreeMap<String, Key>>,
+    counter: RefCell<u32>,
+    /// More environment for every resource program (e.g. SSL_CERT_FILE).
+    env: RefCell<Vec<(String, String)>>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .args(["--kill", "all"])
+            .env("GNUPGHOME", &self.gnupg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("sr")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let root = dir.path().to_path_buf();
+        let gnupg = root.join("g");
+        fs::create_dir(&gnupg).unwrap();
+        fs::set_permissions(&gnupg, fs::Permissions::from_mode(0o700)).unwrap();
+        let gitconfig = root.join("gitconfig");
+        fs::write(
+            &gitconfig,
+            "[user]\n\tname = Test Committer\n\temail = committer@example.org\n\
+             [init]\n\tdefaultBranch = main\n\
+             [advice]\n\tnestedTag = false\n\tdetachedHead = false\n\
+             [protocol \"file\"]\n\tallow = always\n",
+        )
+        .unwrap();
+        let srv = root.join("srv");
+        fs::create_dir(&srv).unwrap();
+        let tmp = root.join("tmp");
+        fs::create_dir(&tmp).unwrap();
+        let world = World {
+            _dir: dir,
+            work: root.join("work"),
+            remote: srv.join("app.git"),
+            root,
+            gnupg,
+            gitconfig,
+            tmp,
+            keys: RefCell::new(BTreeMap::new()),
+            counter: RefCell::new(0),
+            env: RefCell::new(Vec::new()),
+        };
+        world.git_in(&world.root, &["init", "-q", "work"]);
+        world.git_in(&world.root, &["init", "-q", "--bare", "srv/app.git"]);
+        world.git(&["remote", "add", "origin", &Self::s(&world.remote)]);
+        world.commit("README", "hello\n", "Initial commit");
+        world
+    }
+
+    pub fn s(p: &Path) -> String {
+        p.to_str().expect("UTF-8 path").to_string()
+    }
+
+    pub fn unique(&self, stem: &str) -> PathBuf {
+        let mut c = self.counter.borrow_mut();
+        *c += 1;
+        self.root.join(format!("{stem}{c}"))
+    }
+
+    // ------------------------------------------------------------- git
+
+    pub fn git_cmd(&self, dir: &Path) -> Command {
+        let mut cmd = Command::new(GIT);
+        cmd.current_dir(dir)
+            .env("GNUPGHOME", &self.gnupg)
+            .env("HOME", &self.root)
+            .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("LC_ALL", "C")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_COMMITTER_DATE");
+        cmd
+    }
+
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let mut cmd = self.git_cmd(dir);
+        cmd.args(args);
+        let out = checked(&format!("git {args:?}"), run_with_input(cmd, None));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.work, args)
+    }
+
+    /// git in the server repository.
+    pub fn srv(&self, args: &[&str]) -> String {
+        self.git_in(&self.remote, args)
+    }
+
+    /// Writes a file, commits it on main and pushes main; returns the commit.
+    pub fn commit(&self, file: &str, content: &str, msg: &str) -> String {
+        fs::write(self.work.join(file), content).unwrap();
+        self.git(&["add", file]);
+        self.git(&["commit", "-q", "-m", msg]);
+        self.git(&["push", "-q", "origin", "main"]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// The commit a tag on the server points at, all layers peeled.
+    pub fn tag_commit(&self, tag: &str) -> String {
+        self.srv(&["rev-parse", &format!("{tag}^{{commit}}")])
+    }
+
+    /// The outer tag object of a tag on the server.
+    pub fn tag_object(&self, tag: &str) -> String {
+        self.srv(&["rev-parse", &format!("refs/tags/{tag}")])
+    }
+
+    /// Number of layers of a tag on the server.
+    pub fn layers(&self, tag: &str) -> usize {
+        let mut n = 0;
+        let mut obj = self.tag_object(tag);
+        while self.srv(&["cat-file", "-t", &obj]) == "tag" {
+            n += 1;
+            let body = self.srv(&["cat-file", "tag", &obj]);
+            obj = body
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("object "))
+                .expect("object header")
+                .to_string();
+        }
+        n
+    }
+
+    /// The raw text of the outermost layer of a tag on the server.
+    pub fn outer_layer(&self, tag: &str) -> String {
+        self.srv(&["cat-file", "tag", &format!("refs/tags/{tag}")])
+    }
+
+    /// Signed tag made by git in the server repository, with the tagger
+    /// date set to `at` (the innermost layer's date orders versions).
+    pub fn tag_signed(&self, key: &Key, tag: &str, target: &str, force: bool, at: Option<i64>) {
+        let mut cmd = self.git_cmd(&self.remote);
+        cmd.arg("-c")
+            .arg(format!("user.signingkey={}", key.fpr))
+            .args(["tag", "-s"]);
+        if force {
+            cmd.arg("-f");
+        }
+        cmd.args(["-m", &format!("{tag} signed by {}", key.name), tag, target]);
+        if let Some(t) = at {
+            cmd.env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
+        }
+        checked(
+            &format!("git tag -s {tag} {target} by {}", key.name),
+            run_with_input(cmd, None),
+        );
+    }
+
+    /// A tag on `commit` signed by each key in turn (first layer, then
+    /// `git tag -s -f TAG TAG` for every further key), dated `at`.
+    pub fn chain_at(&self, tag: &str, commit: &str, keys: &[&Key], at: i64) {
+        let (first, rest) = keys.split_first().expect("a key");
+        self.tag_signed(first, tag, commit, false, Some(at));
+        for k in rest {
+            self.tag_signed(k, tag, tag, true, Some(at));
+        }
+    }
+
+    /// Adds a layer signed by `key` on top of a tag on the server.
+    pub fn cosign(&self, key: &Key, tag: &str) {
+        self.tag_signed(key, tag, tag, true, None);
+    }
+
+    // ------------------------------------------------------------- gpg
+
+    fn gpg(&self, args: &[&str]) -> Vec<u8> {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", &self.gnupg)
+            .env("LC_ALL", "C")
+            .args(["--batch", "--no-tty", "--pinentry-mode", "loopback"])
+            .args(args);
+        checked(&format!("gpg {args:?}"), run_with_input(cmd, None)).stdout
+    }
+
+    /// An ed25519 signing key `NAME <NAME@example.org>`, made once.
+    pub fn key(&self, name: &str) -> Key {
+        if let Some(k) = self.keys.borrow().get(name) {
+            return k.clone();
+        }
+        let uid = format!("{name} <{name}@example.org>");
+        let status = self.gpg(&[
+            "--status-fd",
+            "1",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            &uid,
+            "ed25519",
+            "sign",
+            "1y",
+        ]);
+        let status = String::from_utf8_lossy(&status).into_owned();
+        let fpr = status
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("no KEY_CREATED: {status}"))
+            .to_uppercase();
+        let key = Key {
+            name: name.to_string(),
+            fpr,
+        };
+        self.keys.borrow_mut().insert(name.to_string(), key.clone());
+        key
+    }
+
+    /// Armored public certificate.
+    pub fn cert(&self, key: &Key) -> String {
+        String::from_utf8(self.gpg(&["--armor", "--export", &key.fpr])).unwrap()
+    }
+
+    /// Armored, unprotected secret key.
+    pub fn secret(&self, key: &Key) -> String {
+        String::from_utf8(self.gpg(&[
+            "--passphrase",
+            "",
+            "--armor",
+            "--export-secret-keys",
+            &key.fpr,
+        ]))
+        .unwrap()
+    }
+
+    /// A secret key protected by a passphrase.
+    pub fn protected_secret(&self, name: &str) -> String {
+        let uid = format!("{name} <{name}@example.org>");
+        self.gpg(&[
+            "--passphrase",
+            "hunter2",
+            "--quick-gen-key",
+            &uid,
+            "ed25519",
+            "sign",
+            "1y",
+        ]);
+        String::from_utf8(self.gpg(&[
+            "--passphrase",
+            "hunter2",
+            "--armor",
+            "--export-secret-keys",
+            &uid,
+        ]))
+        .unwrap()
+    }
+
+    // ------------------------------------------------------------- requests
+
+    pub fn file_uri(&self) -> String {
+        format!("file://{}", self.remote.display())
+    }
+
+    /// A source trusting `signers`, with `groups`, requiring `require`.
+    pub fn source_with(
+        &self,
+        uri: &str,
+        signers: &[&Key],
+        groups: &[(&str, &[&str])],
+        require: &str,
+    ) -> Value {
+        let signers: serde_json::Map<String, Value> = signers
+            .iter()
+            .map(|k| (k.name.clone(), Value::String(self.cert(k))))
+            .collect();
+        let groups: serde_json::Map<String, Value> = groups
+            .iter()
+            .map(|(g, members)| (g.to_string(), json!(members)))
+            .collect();
+        json!({"uri": uri, "signers": signers, "groups": groups, "require": require})
+    }
+
+    /// The usual trust: humans alice and bob, pipelines staging.
+    pub fn standard_source(&self, uri: &str, require: &str) -> Value {
+        let (a, b, s) = (self.key("alice"), self.key("bob"), self.key("staging"));
+        self.source_with(
+            uri,
+            &[&a, &b, &s],
+            &[("humans", &["alice", "bob"]), ("pipelines", &["staging"])],
+            require,
+        )
+    }
+
+    /// Runs a resource program the way Concourse does: the request on
+    /// stdin, no environment but TMPDIR (and the build variables for in and
+    /// out), the destination as the only argument and working directory.
+    pub fn run(&self, bin: Bin, dir: Option<&Path>, input: &[u8]) -> Run {
+        self.run_env(bin, dir, input, &[])
+    }
+
+    pub fn run_env(
+        &self,
+        bin: Bin,
+        dir: Option<&Path>,
+        input: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Run {
+        let mut cmd = self.command(bin, dir);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        exec(cmd, input)
+    }
+
+    /// Gives every resource program run from now on `name=value`.
+    pub fn set_env(&self, name: &str, value: &str) {
+        self.env
+            .borrow_mut()
+            .push((name.to_string(), value.to_string()));
+    }
+
+    /// The command [`World::run`] runs, to be run elsewhere (another thread).
+    pub fn command(&self, bin: Bin, dir: Option<&Path>) -> Command {
+        let mut cmd = Command::new(bin.path());
+        cmd.env_clear().env("TMPDIR", &self.tmp);
+        for (k, v) in self.env.borrow().iter() {
+            cmd.env(k, v);
+        }
+        if !matches!(bin, Bin::Check) {
+            for (k, v) in BUILD_ENV {
+                cmd.env(k, v);
+            }
+        }
+        match dir {
+            Some(d) => {
+                cmd.arg(d).current_dir(d);
+            }
+            None => {
+                cmd.current_dir(&self.root);
+            }
+        }
+        cmd
+    }
+
+    pub fn check(&self, source: &Value, version: Option<(&str, &str)>) -> Run {
+        let mut req = json!({"source": source});
+        if let Some((t, c)) = version {
+            req["version"] = json!({"tag": t, "commit": c});
+        }
+        self.run(Bin::Check, None, req.to_string().as_bytes())
+    }
+
+    /// A fresh, empty destination directory.
+    pub fn fresh_dir(&self, stem: &str) -> PathBuf {
+        let d = self.unique(stem);
+        fs::create_dir(&d).unwrap();
+        d
+    }
+
+    pub fn get(&self, source: &Value, tag: &str, commit: &str, dest: &Path) -> Run {
+        let req =
+            json!({"source": source, "version": {"tag": tag, "commit": commit}, "params": {}});
+        self.run(Bin::In, Some(dest), req.to_string().as_bytes())
+    }
+
+    pub fn put(&self, source: &Value, params: Value, sources_dir: &Path) -> Run {
+        let req = json!({"source": source, "params": params});
+        self.run(Bin::Out, Some(sources_dir), req.to_string().as_bytes())
+    }
+
+    /// Every file below `dir`, relative, sorted (for "nothing left" checks).
+    pub fn files_below(dir: &Path) -> Vec<String> {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+            if let Ok(entries) = fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    out.push(p.strip_prefix(base).unwrap().display().to_string());
+                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        walk(base, &p, out);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World::new()
+    }
+}
