@@ -8,7 +8,7 @@ use crate::trust::Trust;
 use crate::{chain, verify};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -30,12 +30,33 @@ struct SignerArgs {
     /// Armored secret key file (passphrase from SIGTAG_PASSPHRASE or a prompt)
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
-    /// Sign through a running gpg-agent
+    /// Sign through a running gpg-agent (default key: git config
+    /// user.signingkey, else the certificate with git config user.email)
     #[arg(long = "gpg-agent", value_name = "FPR", num_args = 0..=1, default_missing_value = "")]
     gpg_agent: Option<String>,
-    /// Sign on an OpenPGP card
+    /// Sign on an OpenPGP card over PC/SC (PIN from SIGTAG_CARD_PIN or a prompt)
     #[arg(long, value_name = "IDENT", num_args = 0..=1, default_missing_value = "")]
     card: Option<String>,
+}
+
+/// The keys directory of a signing command: the signing key must belong
+/// to one of its signers. Always used by --gpg-agent and --card (default
+/// ./keys); with --key FILE only when given.
+#[derive(Args, Debug)]
+struct SignKeysArg {
+    /// The keys directory the signing key must be in [default: keys]
+    #[arg(long, value_name = "DIR")]
+    keys: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum CardCommand {
+    /// List OpenPGP cards: ident, cardholder, signing key, and its signer
+    List {
+        /// The keys directory that names the signers [default: keys]
+        #[arg(long, value_name = "DIR")]
+        keys: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -61,6 +82,8 @@ enum Command {
         commit: Option<String>,
         #[command(flatten)]
         signer: SignerArgs,
+        #[command(flatten)]
+        keys: SignKeysArg,
         /// The tag message (default: names the tag and the pull request)
         #[arg(short, long, value_name = "MSG")]
         message: Option<String>,
@@ -86,7 +109,7 @@ enum Command {
         #[arg(long, value_name = "RULE")]
         require: Option<String>,
         #[command(flatten)]
-        keys: KeysArg,
+        keys: SignKeysArg,
         #[command(flatten)]
         repo: RepoArg,
         /// Push the tag to this remote, only if nobody changed it there meanwhile
@@ -134,6 +157,11 @@ enum Command {
     },
     /// Walk through the whole story on generated keys and a throw-away repository
     Demo,
+    /// OpenPGP cards (YubiKeys and others) reachable over PC/SC
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
+    },
 }
 
 /// Runs the command line and returns the exit status.
@@ -146,6 +174,13 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if matches!(
+        cli.command,
+        Command::Verify { .. } | Command::Explain { .. } | Command::List { .. } | Command::Demo
+    ) {
+        // These never open a network connection.
+        crate::remote::skip_ca_bundle();
+    }
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
@@ -155,18 +190,83 @@ pub fn main() -> i32 {
     }
 }
 
-fn signing_key(args: &SignerArgs) -> Result<SigningKey> {
-    if let Some(path) = &args.key {
-        return sign::load_key_file(path);
+/// The key that signs, refused unless the keys directory counts it.
+/// `keys` is --keys; `loaded` a trust root already loaded from it (or
+/// from ./keys, for --require). A key file is checked only against a keys
+/// directory given or loaded; a token key always is, since its certificate
+/// comes from there.
+fn signing_key(
+    args: &SignerArgs,
+    keys: Option<&Path>,
+    loaded: Option<&Trust>,
+    repo: &git2::Repository,
+) -> Result<SigningKey> {
+    let dir = keys.unwrap_or(Path::new("keys"));
+    let owned;
+    let trust = match loaded {
+        Some(t) => Some(t),
+        None if keys.is_some() || args.key.is_none() => {
+            owned = Trust::load_dir(dir)?;
+            Some(&owned)
+        }
+        None => None,
+    };
+    let key = match (&args.key, trust) {
+        (Some(path), _) => sign::load_key_file(path)?,
+        (None, Some(trust)) => match &args.gpg_agent {
+            Some(fpr) => crate::token::agent::signing_key(trust, dir, Some(fpr), Some(repo))?,
+            None => crate::token::card::signing_key(trust, dir, args.card.as_deref())?,
+        },
+        (None, None) => return Err(Error::usage("pass --key FILE, --gpg-agent or --card")),
+    };
+    if let Some(trust) = trust {
+        crate::token::check_counts(trust, dir, &key)?;
     }
-    if args.gpg_agent.is_some() {
-        return Err(Error::usage(
-            "--gpg-agent signing is not available in this build; export the key and use --key FILE, or co-sign with git tag -s -f",
-        ));
+    Ok(key)
+}
+
+fn card_list(keys: Option<&Path>) -> Result<i32> {
+    let dir = keys.unwrap_or(Path::new("keys"));
+    // The default ./keys is optional here; one named with --keys is not.
+    let trust = if keys.is_some() || dir.is_dir() {
+        Some(Trust::load_dir(dir)?)
+    } else {
+        None
+    };
+    let cards = crate::token::card::list(trust.as_ref())?;
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock, line: String| {
+        writeln!(out, "{line}").map_err(|e| Error::io(format!("cannot write the list: {e}")))
+    };
+    if cards.is_empty() {
+        eprintln!("no OpenPGP card found");
     }
-    Err(Error::usage(
-        "--card signing is not available in this build; export the key and use --key FILE, or co-sign with git tag -s -f",
-    ))
+    for c in cards {
+        let holder = if c.cardholder.is_empty() {
+            "(no cardholder name)".to_string()
+        } else {
+            c.cardholder.clone()
+        };
+        let key = match &c.signing {
+            Some(f) => format!("signing key {}", f.to_hex()),
+            None => "no signing key".to_string(),
+        };
+        let signer = match (&c.signing, &c.signer, &trust) {
+            (None, _, _) => String::new(),
+            (Some(_), Some(name), _) => format!(", signer {name}"),
+            (Some(_), None, Some(_)) => format!(", not in {}", dir.display()),
+            (Some(_), None, None) => ", no keys directory".to_string(),
+        };
+        let touch = if c.touch { ", touch required" } else { "" };
+        w(
+            &mut out,
+            format!(
+                "{}  {holder}  {key}{signer}{touch}, {} PIN tries left",
+                c.ident, c.pin_tries
+            ),
+        )?;
+    }
+    Ok(0)
 }
 
 fn print_json(reports: &[Report]) -> Result<()> {
@@ -214,13 +314,14 @@ fn run(command: Command) -> Result<i32> {
             name,
             commit,
             signer,
+            keys,
             message,
             tagger,
             repo,
             push,
         } => {
             let repo = open_repo(&repo.repo)?;
-            let mut key = signing_key(&signer)?;
+            let mut key = signing_key(&signer, keys.keys.as_deref(), None, &repo)?;
             let signed = sign::sign(
                 &repo,
                 &name,
@@ -244,14 +345,19 @@ fn run(command: Command) -> Result<i32> {
             // before any key is unlocked or tag is read.
             let required = match &require {
                 Some(text) => {
-                    let trust = Trust::load_dir(&keys.keys)?;
+                    let trust = Trust::load_dir(keys.keys.as_deref().unwrap_or(Path::new("keys")))?;
                     let rule = trust.parse_rule(text, "--require")?;
                     Some((trust, rule))
                 }
                 None => None,
             };
             let repo = open_repo(&repo.repo)?;
-            let mut key = signing_key(&signer)?;
+            let mut key = signing_key(
+                &signer,
+                keys.keys.as_deref(),
+                required.as_ref().map(|(t, _)| t),
+                &repo,
+            )?;
             let signed = sign::cosign(
                 &repo,
                 &name,
@@ -340,5 +446,8 @@ fn run(command: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Demo => crate::demo::run().map(|()| 0),
+        Command::Card {
+            command: CardCommand::List { keys },
+        } => card_list(keys.as_deref()),
     }
 }

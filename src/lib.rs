@@ -26,6 +26,7 @@ pub mod report;
 pub mod resource;
 pub mod rule;
 pub mod sign;
+pub mod token;
 pub mod trust;
 pub mod verify;
 
