@@ -80,7 +80,7 @@ test-deps: test-packages
 	fi
 
 build:
-	$(CARGO) build --release
+	$(CARGO) build --release --locked
 
 demo: deps
 	$(CARGO) run --release --bin sigtag -- demo
