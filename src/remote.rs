@@ -26,12 +26,11 @@ use std::fmt;
 
 /// libgit2 loads the system's whole CA bundle when it starts, which costs
 /// OpenSSL 3 tens of milliseconds on every run; work that opens no TLS
-/// connection does not need it. Call before anything starts threads or
-/// touches libgit2.
+/// connection does not need it, whatever SSL_CERT_FILE says. Call before
+/// anything starts threads or touches libgit2, and only on paths that
+/// never open a TLS connection.
 pub fn skip_ca_bundle() {
-    if std::env::var_os("SSL_CERT_FILE").is_none() {
-        std::env::set_var("SSL_CERT_FILE", "/dev/null");
-    }
+    std::env::set_var("SSL_CERT_FILE", "/dev/null");
 }
 
 /// Credential attempts before giving up (libgit2 asks again after every
