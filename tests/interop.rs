@@ -86,14 +86,6 @@ impl Team {
     }
 }
 
-fn ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "expected success\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
-
 /// Splits a tag object where git does: at the last armor start line.
 fn split_signed(object: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let text = String::from_utf8(object.to_vec()).expect("tag object is UTF-8");
@@ -255,12 +247,7 @@ fn git_made_layers_are_accepted() {
     ctx.chain("v1", &[&t.alice, &t.bob, &t.staging]);
     fsck_strict(ctx, &ctx.repo);
     let r = ctx.verify_one("prod", "v1");
-    assert!(r.satisfied(), "{}", r.0);
-    assert_eq!(
-        r.signers(),
-        signers(&[("alice", 1), ("bob", 2), ("staging", 3)])
-    );
-    assert_eq!(r.problems(), problems(&[]));
+    r.assert_clean(&[("alice", 1), ("bob", 2), ("staging", 3)]);
 }
 
 #[test]
@@ -278,12 +265,7 @@ fn mixed_chain_git_sigtag_git() {
     fsck_strict(ctx, &ctx.repo);
 
     let r = ctx.verify_one("staging", "v1");
-    assert!(r.satisfied(), "{}", r.0);
-    assert_eq!(
-        r.signers(),
-        signers(&[("alice", 1), ("bob", 2), ("carol", 3)])
-    );
-    assert_eq!(r.problems(), problems(&[]));
+    r.assert_clean(&[("alice", 1), ("bob", 2), ("carol", 3)]);
 
     // And sigtag can go on top of git again.
     ok(&t.cosign(&t.staging, "v1", &[]));
@@ -348,11 +330,7 @@ fn cosign_refuses_a_missing_tag() {
     assert_ne!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout, "", "{run:?}");
     assert!(run.stderr.contains(r#"no tag named "v1""#), "{run:?}");
-    let out = t.ctx.git_output(
-        &t.ctx.repo,
-        &["rev-parse", "--verify", "-q", "refs/tags/v1"],
-    );
-    assert!(!out.status.success(), "no tag was created");
+    assert!(!t.ctx.tag_exists("v1"), "no tag was created");
 }
 
 #[test]
@@ -444,28 +422,30 @@ fn passphrase_protected_key() {
     let ctx = &t.ctx;
     let dave = ctx.key_with_passphrase("dave", "correct horse");
     let file = Ctx::path_str(&ctx.protected_secret_key_file(&dave, "correct horse"));
-    let repo = Ctx::path_str(&ctx.repo);
 
     // No passphrase and no terminal: exit 2, nothing written.
-    let mut cmd = ctx.sigtag_cmd(&ctx.root);
-    cmd.args(["sign", "v1", "--key", &file, "--repo", &repo]);
-    let run = Ctx::run_cmd(setsid(cmd));
+    let run = sign_without_terminal(ctx, &file, None);
     run.assert_error(&[]);
-    let out = ctx.git_output(&ctx.repo, &["rev-parse", "--verify", "-q", "refs/tags/v1"]);
-    assert!(!out.status.success(), "no tag without the passphrase");
+    assert!(!ctx.tag_exists("v1"), "no tag without the passphrase");
 
     // Wrong passphrase: exit 2.
-    let mut cmd = ctx.sigtag_cmd(&ctx.root);
-    cmd.args(["sign", "v1", "--key", &file, "--repo", &repo])
-        .env("SIGTAG_PASSPHRASE", "wrong");
-    Ctx::run_cmd(setsid(cmd)).assert_error(&[]);
+    sign_without_terminal(ctx, &file, Some("wrong")).assert_error(&[]);
 
-    let mut cmd = ctx.sigtag_cmd(&ctx.root);
-    cmd.args(["sign", "v1", "--key", &file, "--repo", &repo])
-        .env("SIGTAG_PASSPHRASE", "correct horse");
-    ok(&Ctx::run_cmd(setsid(cmd)));
+    ok(&sign_without_terminal(ctx, &file, Some("correct horse")));
     git_verify_tag(ctx, &ctx.repo, "v1");
     assert_eq!(gpg_verify_layer(ctx, "v1"), dave.fpr);
+}
+
+/// `sigtag sign v1 --key FILE --repo REPO` without a terminal, with
+/// SIGTAG_PASSPHRASE set to `passphrase` if given.
+fn sign_without_terminal(ctx: &Ctx, file: &str, passphrase: Option<&str>) -> Run {
+    let repo = Ctx::path_str(&ctx.repo);
+    let mut cmd = ctx.sigtag_cmd(&ctx.root);
+    cmd.args(["sign", "v1", "--key", file, "--repo", &repo]);
+    if let Some(p) = passphrase {
+        cmd.env("SIGTAG_PASSPHRASE", p);
+    }
+    Ctx::run_cmd(setsid(cmd))
 }
 
 /// Runs `cmd` in a new session, without a controlling terminal.
@@ -496,6 +476,23 @@ fn with_origin(ctx: &Ctx) -> PathBuf {
 
 fn remote_tag(ctx: &Ctx, remote: &Path, name: &str) -> String {
     ctx.rev_parse_in(remote, &format!("refs/tags/{name}"))
+}
+
+/// Another clone of `remote` makes v1 with `git tag -s TAG_ARGS` by `key`
+/// and pushes it with `git PUSH_ARGS`; returns the remote's v1 then.
+fn push_from_another_clone(
+    ctx: &Ctx,
+    remote: &Path,
+    key: &Key,
+    tag_args: &[&str],
+    push_args: &[&str],
+) -> String {
+    let url = format!("file://{}", remote.display());
+    ctx.git_in(&ctx.root, &["clone", "-q", &url, "other"]);
+    let other = ctx.root.join("other");
+    ctx.git_tag_s(&other, key, tag_args, &Sig::default());
+    ctx.git_in(&other, push_args);
+    remote_tag(ctx, remote, "v1")
 }
 
 #[test]
@@ -529,17 +526,13 @@ fn push_refuses_when_the_remote_moved() {
     let ours = ctx.rev_parse("refs/tags/v1");
 
     // Someone else co-signs and pushes first.
-    let url = format!("file://{}", remote.display());
-    ctx.git_in(&ctx.root, &["clone", "-q", &url, "other"]);
-    let other = ctx.root.join("other");
-    ctx.git_tag_s(
-        &other,
+    let theirs = push_from_another_clone(
+        ctx,
+        &remote,
         &t.bob,
         &["-f", "-m", "v1 co-signed by bob", "v1", "v1"],
-        &Sig::default(),
+        &["push", "-q", "-f", "origin", "refs/tags/v1"],
     );
-    ctx.git_in(&other, &["push", "-q", "-f", "origin", "refs/tags/v1"]);
-    let theirs = remote_tag(ctx, &remote, "v1");
     assert_ne!(theirs, ours);
 
     let run = t.cosign(&t.carol, "v1", &["--push", "origin"]);
@@ -570,22 +563,17 @@ fn sign_push_refuses_when_the_remote_already_has_the_tag() {
     let t = Team::new();
     let ctx = &t.ctx;
     let remote = with_origin(ctx);
-    let url = format!("file://{}", remote.display());
-    ctx.git_in(&ctx.root, &["clone", "-q", &url, "other"]);
-    let other = ctx.root.join("other");
-    ctx.git_tag_s(
-        &other,
+    let theirs = push_from_another_clone(
+        ctx,
+        &remote,
         &t.bob,
         &["-m", "v1 signed by bob", "v1", "HEAD^1"],
-        &Sig::default(),
+        &["push", "-q", "origin", "refs/tags/v1"],
     );
-    ctx.git_in(&other, &["push", "-q", "origin", "refs/tags/v1"]);
-    let theirs = remote_tag(ctx, &remote, "v1");
 
     let run = t.sign(&t.alice, "v1", None, &["--push", "origin"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("changed on origin"), "{run:?}");
     assert_eq!(remote_tag(ctx, &remote, "v1"), theirs, "remote unchanged");
-    let out = ctx.git_output(&ctx.repo, &["rev-parse", "--verify", "-q", "refs/tags/v1"]);
-    assert!(!out.status.success(), "local tag rolled back");
+    assert!(!ctx.tag_exists("v1"), "local tag rolled back");
 }

@@ -4,20 +4,25 @@
 mod resource_support;
 
 use resource_support::{now, World};
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// v1 and v2 on two new commits of app, both signed by alice and bob, v1
+/// dated `t` (1000 seconds ago) and v2 100 seconds later. Returns `t`, the
+/// two commits and the usual source requiring 2 of humans.
+fn v1_then_v2(w: &World) -> (i64, String, String, Value) {
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = now() - 1000;
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], t);
+    let c2 = w.release("v2", "app", "2\n", "two", &[&a, &b], t + 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    (t, c1, c2, source)
+}
 
 #[test]
 fn first_check_returns_only_the_latest_satisfying_tag() {
     let w = World::new();
-    let (a, b) = (w.key("alice"), w.key("bob"));
-    let t = now() - 1000;
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], t);
-    let c2 = w.commit("app", "2\n", "two");
-    w.chain_at("v2", &c2, &[&a, &b], t + 100);
-    let c3 = w.commit("app", "3\n", "three");
-    w.chain_at("v3", &c3, &[&a], t + 200);
-    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let (t, _, c2, source) = v1_then_v2(&w);
+    w.release("v3", "app", "3\n", "three", &[&w.key("alice")], t + 200);
 
     let run = w.check(&source, None);
     assert_eq!(run.versions(), vec![("v2".to_string(), c2.clone())]);
@@ -53,13 +58,11 @@ fn check_from_a_version_returns_it_and_every_newer_one_oldest_first() {
         ("v5b", t + 40),
         ("v5a", t + 40),
     ] {
-        let c = w.commit("app", &format!("{tag}\n"), tag);
-        w.chain_at(tag, &c, &[&a, &b], at);
+        let c = w.release(tag, "app", &format!("{tag}\n"), tag, &[&a, &b], at);
         commits.insert(tag, c);
     }
     // A tag that does not satisfy sits in between and is not a version.
-    let c = w.commit("app", "unsigned\n", "x");
-    w.chain_at("v2.5", &c, &[&a], t + 25);
+    w.release("v2.5", "app", "unsigned\n", "x", &[&a], t + 25);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     let v = |tag: &str| (tag.to_string(), commits[tag].clone());
 
@@ -93,10 +96,8 @@ fn tag_filter_limits_the_versions() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
     let t = now() - 1000;
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1.0", &c1, &[&a, &b], t);
-    let c2 = w.commit("app", "2\n", "two");
-    w.chain_at("test-1", &c2, &[&a, &b], t + 10);
+    let c1 = w.release("v1.0", "app", "1\n", "one", &[&a, &b], t);
+    w.release("test-1", "app", "2\n", "two", &[&a, &b], t + 10);
     let mut source = w.standard_source(&w.file_uri(), "2 of humans");
 
     assert_eq!(w.check(&source, None).tags(), vec!["test-1"]);
@@ -117,14 +118,11 @@ fn a_tag_that_never_satisfies_never_appears() {
     let w = World::new();
     let (a, b, m) = (w.key("alice"), w.key("bob"), w.key("mallory"));
     let t = now() - 1000;
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], t);
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], t);
     // Signed by a key nobody trusts, on top of one human.
-    let c2 = w.commit("app", "2\n", "two");
-    w.chain_at("v2", &c2, &[&a, &m], t + 10);
+    w.release("v2", "app", "2\n", "two", &[&a, &m], t + 10);
     // A validly signed tag "test-1" pushed as v3.
-    let c3 = w.commit("app", "3\n", "three");
-    w.chain_at("test-1", &c3, &[&a, &b], t + 20);
+    let c3 = w.release("test-1", "app", "3\n", "three", &[&a, &b], t + 20);
     let test1 = w.tag_object("test-1");
     w.srv(&["update-ref", "refs/tags/v3", &test1]);
     w.srv(&["tag", "-d", "test-1"]);
@@ -162,16 +160,11 @@ fn a_tag_that_never_satisfies_never_appears() {
 #[test]
 fn a_moved_tag_gives_only_the_latest() {
     let w = World::new();
-    let (a, b) = (w.key("alice"), w.key("bob"));
-    let t = now() - 1000;
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], t);
-    let c2 = w.commit("app", "2\n", "two");
-    w.chain_at("v2", &c2, &[&a, &b], t + 100);
-    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let (t, c1, c2, source) = v1_then_v2(&w);
     assert_eq!(w.check(&source, Some(("v1", &c1))).tags(), vec!["v1", "v2"]);
 
     // v1 is re-made on another commit, dated before v2.
+    let (a, b) = (w.key("alice"), w.key("bob"));
     let c3 = w.commit("app", "3\n", "three");
     w.srv(&["tag", "-d", "v1"]);
     w.chain_at("v1", &c3, &[&a, &b], t + 50);
@@ -192,13 +185,7 @@ fn a_moved_tag_gives_only_the_latest() {
 #[test]
 fn a_deleted_tag_vanishes() {
     let w = World::new();
-    let (a, b) = (w.key("alice"), w.key("bob"));
-    let t = now() - 1000;
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], t);
-    let c2 = w.commit("app", "2\n", "two");
-    w.chain_at("v2", &c2, &[&a, &b], t + 100);
-    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let (_, c1, c2, source) = v1_then_v2(&w);
     assert_eq!(w.check(&source, None).tags(), vec!["v2"]);
 
     w.srv(&["tag", "-d", "v2"]);
@@ -212,8 +199,7 @@ fn a_deleted_tag_vanishes() {
 fn a_co_signature_is_not_a_new_version() {
     let w = World::new();
     let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], now() - 100);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     let before = w.check(&source, None).versions();
     assert_eq!(before, vec![("v1".to_string(), c1.clone())]);
@@ -231,10 +217,8 @@ fn repeated_checks_use_the_cached_clone_and_verdicts() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
     let t = now() - 1000;
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], t);
-    let c2 = w.commit("app", "2\n", "two");
-    w.chain_at("v2", &c2, &[&a], t + 10);
+    w.release("v1", "app", "1\n", "one", &[&a, &b], t);
+    w.release("v2", "app", "2\n", "two", &[&a], t + 10);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
 
     let first = w.check(&source, None);
@@ -281,8 +265,7 @@ fn repeated_checks_use_the_cached_clone_and_verdicts() {
 fn a_damaged_cache_is_rebuilt() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    w.release("v1", "app", "1\n", "one", &[&a, &b], now() - 100);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
 
@@ -304,8 +287,7 @@ fn check_needs_no_path_home_or_build_variables() {
     // unset (the cache then goes to /tmp).
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], now() - 100);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     let req = json!({"source": source}).to_string();
     let shared = std::path::Path::new("/tmp/sigtag-resource");
@@ -344,8 +326,7 @@ fn the_sigtag_binary_takes_its_role_from_its_name() {
     // The image links /opt/resource/{check,in,out} to sigtag.
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
-    let c1 = w.commit("app", "1\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], now() - 100);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     let opt = w.fresh_dir("opt-resource");
     for role in ["check", "in", "out"] {

@@ -19,8 +19,14 @@ fn in_checks_out_the_commit_and_writes_the_report() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
     w.commit("app.txt", "version one\n", "one");
-    let c2 = w.commit("app.txt", "version two\n", "two");
-    w.chain_at("v1.4.0", &c2, &[&a, &b], now() - 100);
+    let c2 = w.release(
+        "v1.4.0",
+        "app.txt",
+        "version two\n",
+        "two",
+        &[&a, &b],
+        now() - 100,
+    );
     // A newer commit on main that no tag names must not be checked out.
     w.commit("app.txt", "unreviewed\n", "three");
     let source = w.standard_source(&w.file_uri(), "2 of humans");
@@ -91,8 +97,7 @@ fn in_checks_out_the_commit_and_writes_the_report() {
 fn in_refuses_a_tag_that_no_longer_satisfies() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
 
     // The rule is stricter now (a put's version never passed check).
     let source = w.standard_source(&w.file_uri(), "2 of humans and 1 of pipelines");
@@ -114,8 +119,7 @@ fn in_refuses_a_tag_that_no_longer_satisfies() {
 fn in_refuses_a_tag_whose_commit_differs() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
     let c2 = w.commit("app.txt", "two\n", "two");
     // Moved: deleted and made again, validly signed, on another commit.
     w.srv(&["tag", "-d", "v1"]);
@@ -154,8 +158,7 @@ fn in_refuses_a_vanished_or_rejected_tag() {
 fn in_refuses_a_tag_outside_the_filter_and_unknown_params() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("test-1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("test-1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
     let mut source = w.standard_source(&w.file_uri(), "2 of humans");
     source["tag_filter"] = json!("v*");
     let dest = w.fresh_dir("get");
@@ -187,8 +190,7 @@ fn in_refuses_a_tag_outside_the_filter_and_unknown_params() {
 fn in_writes_into_a_destination_that_does_not_exist_yet() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     let parent = w.fresh_dir("build");
     let dest = parent.join("release");

@@ -5,8 +5,8 @@
 mod resource_support;
 
 use resource_support::servers::GitDaemon;
-use resource_support::{now, output_parts, Bin, World};
-use serde_json::json;
+use resource_support::{now, output_parts, Bin, Key, World};
+use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -14,8 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 fn out_counter_signs_once_and_the_implicit_get_passes() {
     let w = World::new();
     let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
     let staging = w.standard_source(&w.file_uri(), "2 of humans");
     let prod = w.standard_source(&w.file_uri(), "2 of humans and 1 of pipelines");
     assert_eq!(w.check(&prod, None).versions(), vec![], "not for prod yet");
@@ -96,8 +95,7 @@ fn out_counter_signs_once_and_the_implicit_get_passes() {
 fn out_refuses_a_chain_that_does_not_meet_require_yet() {
     let w = World::new();
     let (a, s) = (w.key("alice"), w.key("staging"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a], now() - 100);
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a], now() - 100);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     let sources = w.fresh_dir("put");
     let outer = w.tag_object("v1");
@@ -137,8 +135,7 @@ fn out_refuses_a_chain_that_does_not_meet_require_yet() {
 fn out_from_a_get_signs_the_commit_the_build_used() {
     let w = World::new();
     let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
     let mut source = w.standard_source(&w.file_uri(), "2 of humans");
     // The key may live in the source too.
     source["signing_key"] = json!(w.secret(&s));
@@ -182,8 +179,7 @@ fn out_from_a_get_signs_the_commit_the_build_used() {
 fn out_refuses_bad_keys_before_touching_the_remote() {
     let w = World::new();
     let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
     // An unreachable uri: any network access would fail differently.
     let mut source = w.standard_source("git://127.0.0.1:1/app.git", "2 of humans");
     let sources = w.fresh_dir("put");
@@ -260,28 +256,10 @@ fn run_together(jobs: Vec<(std::process::Command, String)>) -> Vec<resource_supp
     })
 }
 
-/// Two outs with different keys at the same moment. A pre-receive hook
-/// holds every push for a second, so both build on the same chain and one
-/// of them must find the tag changed, fetch the newer chain and sign again.
-fn race(w: &World, uri: &str) {
-    let (a, b) = (w.key("alice"), w.key("bob"));
-    let (s, q) = (w.key("staging"), w.key("qa"));
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
-    let source = w.source_with(
-        uri,
-        &[&a, &b, &s, &q],
-        &[
-            ("humans", &["alice", "bob"]),
-            ("pipelines", &["staging", "qa"]),
-        ],
-        "2 of humans",
-    );
-    let hook = w.remote.join("hooks").join("pre-receive");
-    fs::write(&hook, "#!/bin/sh\ncat >/dev/null\nsleep 1\n").unwrap();
-    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
-
-    let jobs: Vec<_> = [&s, &q]
+/// One out per key, each putting v1 with that key from its own directory,
+/// all started together.
+fn racing_puts(w: &World, source: &Value, keys: &[&Key]) -> Vec<resource_support::Run> {
+    let jobs: Vec<_> = keys
         .iter()
         .map(|k| {
             let req =
@@ -290,7 +268,32 @@ fn race(w: &World, uri: &str) {
             (w.command(Bin::Out, Some(&dir)), req.to_string())
         })
         .collect();
-    let runs = run_together(jobs);
+    run_together(jobs)
+}
+
+/// Two outs with different keys at the same moment. A pre-receive hook
+/// holds every push for a second, so both build on the same chain and one
+/// of them must find the tag changed, fetch the newer chain and sign again.
+fn race(w: &World, uri: &str) {
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let (s, q) = (w.key("staging"), w.key("qa"));
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
+    let source = |require: &str| {
+        w.source_with(
+            uri,
+            &[&a, &b, &s, &q],
+            &[
+                ("humans", &["alice", "bob"]),
+                ("pipelines", &["staging", "qa"]),
+            ],
+            require,
+        )
+    };
+    let hook = w.remote.join("hooks").join("pre-receive");
+    fs::write(&hook, "#!/bin/sh\ncat >/dev/null\nsleep 1\n").unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+
+    let runs = racing_puts(w, &source("2 of humans"), &[&s, &q]);
     for run in &runs {
         let (version, _) = output_parts(&run.ok());
         assert_eq!(version, ("v1".to_string(), c1.clone()));
@@ -304,15 +307,7 @@ fn race(w: &World, uri: &str) {
         runs[1].stderr
     );
     assert_eq!(w.layers("v1"), 4, "both signatures are in the chain");
-    let both = w.source_with(
-        uri,
-        &[&a, &b, &s, &q],
-        &[
-            ("humans", &["alice", "bob"]),
-            ("pipelines", &["staging", "qa"]),
-        ],
-        "2 of humans and 2 of pipelines",
-    );
+    let both = source("2 of humans and 2 of pipelines");
     let dest = w.fresh_dir("get");
     w.get(&both, "v1", &c1, &dest).ok();
 }
@@ -333,37 +328,25 @@ fn two_racing_outs_both_keep_their_signatures_over_file() {
     let uri = w.file_uri();
     let (a, b) = (w.key("alice"), w.key("bob"));
     let keys: Vec<_> = (0..4).map(|i| w.key(&format!("pipe{i}"))).collect();
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], now() - 100);
+    w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
     let mut all = vec![&a, &b];
     all.extend(keys.iter());
     let names: Vec<String> = keys.iter().map(|k| k.name.clone()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let source = w.source_with(
-        &uri,
-        &all,
-        &[("humans", &["alice", "bob"]), ("pipelines", &names)],
-        "2 of humans",
-    );
-    let jobs: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            let req =
-                json!({"source": source, "params": {"tag": "v1", "signing_key": w.secret(k)}});
-            let dir = w.fresh_dir("put");
-            (w.command(Bin::Out, Some(&dir)), req.to_string())
-        })
-        .collect();
-    let runs = run_together(jobs);
+    let source = |require: &str| {
+        w.source_with(
+            &uri,
+            &all,
+            &[("humans", &["alice", "bob"]), ("pipelines", &names)],
+            require,
+        )
+    };
+    let pipes: Vec<&Key> = keys.iter().collect();
+    let runs = racing_puts(&w, &source("2 of humans"), &pipes);
     for run in &runs {
         run.ok();
     }
     assert_eq!(w.layers("v1"), 6, "every signature is in the chain");
-    let every = w.source_with(
-        &uri,
-        &all,
-        &[("humans", &["alice", "bob"]), ("pipelines", &names)],
-        "2 of humans and 4 of pipelines",
-    );
+    let every = source("2 of humans and 4 of pipelines");
     assert_eq!(w.check(&every, None).tags(), vec!["v1"]);
 }

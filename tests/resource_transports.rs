@@ -16,10 +16,8 @@ use serde_json::{json, Value};
 fn round_trip(w: &World, source: &Value, expect_in_config: impl Fn(&str)) {
     let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
     let t = now() - 1000;
-    let c1 = w.commit("app.txt", "one\n", "one");
-    w.chain_at("v1", &c1, &[&a, &b], t);
-    let c2 = w.commit("app.txt", "two\n", "two");
-    w.chain_at("v2", &c2, &[&a], t + 10);
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], t);
+    w.release("v2", "app.txt", "two\n", "two", &[&a], t + 10);
 
     let run = w.check(source, None);
     assert_eq!(

@@ -6,7 +6,6 @@ mod common;
 mod token_support;
 
 use common::*;
-use std::path::Path;
 use token_support::*;
 
 struct Team {
@@ -36,85 +35,36 @@ fn agent_run(ctx: &Ctx, args: &[&str], passphrase: Option<&str>) -> Run {
     Ctx::run_cmd(cmd)
 }
 
-fn ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "expected success\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
-
-fn git_verify_tag(ctx: &Ctx, rev: &str) -> String {
-    let out = ctx.git_output(&ctx.repo, &["verify-tag", "--raw", rev]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "git verify-tag {rev} failed: {err}");
-    err
-}
-
-fn path(p: &Path) -> String {
-    Ctx::path_str(p)
+/// `sigtag VERB v1 --gpg-agent [KEY] --keys KEYS --repo REPO` through
+/// the test's agent.
+fn agent_sign(ctx: &Ctx, verb: &str, key: Option<&str>, passphrase: Option<&str>) -> Run {
+    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
+    let mut args = vec![verb, "v1", "--gpg-agent"];
+    args.extend(key);
+    args.extend(["--keys", &keys, "--repo", &repo]);
+    agent_run(ctx, &args, passphrase)
 }
 
 fn no_tag(ctx: &Ctx, name: &str) {
-    let out = ctx.git_output(
-        &ctx.repo,
-        &["rev-parse", "--verify", "-q", &format!("refs/tags/{name}")],
-    );
-    assert!(!out.status.success(), "no tag {name} was created");
+    assert!(!ctx.tag_exists(name), "no tag {name} was created");
 }
 
 #[test]
 fn agent_signs_and_cosigns_and_git_and_sigtag_verify() {
     let t = team();
     let ctx = &t.ctx;
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
 
     // alice names her key; bob relies on git config user.email.
-    ok(&agent_run(
-        ctx,
-        &[
-            "sign",
-            "v1",
-            "--gpg-agent",
-            &t.alice.fpr,
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    ));
-    let status = git_verify_tag(ctx, "v1");
-    assert!(
-        status.contains(&format!("VALIDSIG {}", t.alice.fpr)),
-        "{status}"
-    );
+    ok(&agent_sign(ctx, "sign", Some(&t.alice.fpr), None));
+    assert_signed_by(ctx, "v1", &t.alice.fpr);
 
     ctx.git(&["config", "user.email", "bob@example.org"]);
-    ok(&agent_run(
-        ctx,
-        &[
-            "cosign",
-            "v1",
-            "--gpg-agent",
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    ));
-    let status = git_verify_tag(ctx, "v1");
-    assert!(
-        status.contains(&format!("VALIDSIG {}", t.bob.fpr)),
-        "{status}"
-    );
+    ok(&agent_sign(ctx, "cosign", None, None));
+    assert_signed_by(ctx, "v1", &t.bob.fpr);
     git_verify_tag(ctx, "v1^{tag}");
 
     let r = ctx.verify_one("staging", "v1");
-    assert!(r.satisfied(), "{}", r.0);
-    assert_eq!(r.signers(), signers(&[("alice", 1), ("bob", 2)]));
-    assert_eq!(r.problems(), problems(&[]));
+    r.assert_clean(&[("alice", 1), ("bob", 2)]);
     let object = ctx.cat_tag("v1");
     assert!(object.contains("tagger bob <bob@example.org>"), "{object}");
 }
@@ -123,28 +73,11 @@ fn agent_signs_and_cosigns_and_git_and_sigtag_verify() {
 fn user_signingkey_wins_over_user_email() {
     let t = team();
     let ctx = &t.ctx;
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
     ctx.chain("v1", &[&t.alice]);
     ctx.git(&["config", "user.email", "alice@example.org"]);
     ctx.git(&["config", "user.signingkey", &t.bob.fpr]);
-    ok(&agent_run(
-        ctx,
-        &[
-            "cosign",
-            "v1",
-            "--gpg-agent",
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    ));
-    let status = git_verify_tag(ctx, "v1");
-    assert!(
-        status.contains(&format!("VALIDSIG {}", t.bob.fpr)),
-        "{status}"
-    );
+    ok(&agent_sign(ctx, "cosign", None, None));
+    assert_signed_by(ctx, "v1", &t.bob.fpr);
     let r = ctx.verify_one("staging", "v1");
     assert_eq!(r.signers(), signers(&[("alice", 1), ("bob", 2)]));
 }
@@ -167,11 +100,7 @@ fn default_keys_directory_is_dot_keys() {
         ],
         None,
     ));
-    let status = git_verify_tag(ctx, "v1");
-    assert!(
-        status.contains(&format!("VALIDSIG {}", t.bob.fpr)),
-        "{status}"
-    );
+    assert_signed_by(ctx, "v1", &t.bob.fpr);
 }
 
 #[test]
@@ -181,28 +110,18 @@ fn passphrase_through_loopback_pinentry() {
     let dave = ctx.key_with_passphrase("dave", "correct horse");
     ctx.trust(&dave);
     humans_policy(ctx, &["alice", "bob", "dave"]);
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
-    let args = [
-        "sign",
-        "v1",
-        "--gpg-agent",
-        &dave.fpr,
-        "--keys",
-        &keys,
-        "--repo",
-        &repo,
-    ];
 
     // Wrong passphrase first (a right one would be cached by the agent).
-    agent_run(ctx, &args, Some("wrong")).assert_error(&["passphrase"]);
+    agent_sign(ctx, "sign", Some(&dave.fpr), Some("wrong")).assert_error(&["passphrase"]);
     no_tag(ctx, "v1");
 
-    ok(&agent_run(ctx, &args, Some("correct horse")));
-    let status = git_verify_tag(ctx, "v1");
-    assert!(
-        status.contains(&format!("VALIDSIG {}", dave.fpr)),
-        "{status}"
-    );
+    ok(&agent_sign(
+        ctx,
+        "sign",
+        Some(&dave.fpr),
+        Some("correct horse"),
+    ));
+    assert_signed_by(ctx, "v1", &dave.fpr);
     let r = ctx.verify_one("staging", "v1");
     assert_eq!(r.signers(), signers(&[("dave", 1)]));
 }
@@ -212,42 +131,15 @@ fn key_without_a_certificate_in_the_keys_directory_is_refused() {
     let t = team();
     let ctx = &t.ctx;
     let carol = ctx.key("carol");
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
 
     // The agent has carol's key, but no signer file holds her certificate.
-    agent_run(
-        ctx,
-        &[
-            "sign",
-            "v1",
-            "--gpg-agent",
-            &carol.fpr,
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    )
-    .assert_error(&[&carol.fpr, "keys"]);
+    agent_sign(ctx, "sign", Some(&carol.fpr), None).assert_error(&[&carol.fpr, "keys"]);
     no_tag(ctx, "v1");
 
     // By email: no certificate with that user ID.
     ctx.git(&["config", "user.email", "carol@example.org"]);
-    agent_run(
-        ctx,
-        &[
-            "sign",
-            "v1",
-            "--gpg-agent",
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    )
-    .assert_error(&["carol@example.org", "git config user.email"]);
+    agent_sign(ctx, "sign", None, None)
+        .assert_error(&["carol@example.org", "git config user.email"]);
     no_tag(ctx, "v1");
 }
 
@@ -257,10 +149,7 @@ fn certificate_in_the_keys_directory_but_secret_key_not_in_the_agent() {
     let ctx = &t.ctx;
     let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
     // A second GnuPG home whose agent holds only bob's key.
-    let other = ctx.root.join("other-home");
-    std::fs::create_dir(&other).unwrap();
-    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    configure_gnupg_home(&other);
+    let other = other_gnupg_home(ctx, "other-home");
     let mut cmd = ctx.sigtag_cmd(&ctx.root);
     cmd.args([
         "sign",
@@ -274,10 +163,7 @@ fn certificate_in_the_keys_directory_but_secret_key_not_in_the_agent() {
     ])
     .env("GNUPGHOME", &other);
     let run = Ctx::run_cmd(cmd);
-    let _ = std::process::Command::new("gpgconf")
-        .args(["--kill", "all"])
-        .env("GNUPGHOME", &other)
-        .status();
+    common::gpg::kill_agents(&other);
     run.assert_error(&["holds no secret key", "alice"]);
     no_tag(ctx, "v1");
 }
@@ -301,17 +187,7 @@ fn key_file_is_checked_against_a_keys_directory_given() {
     let impostor = gen_key_with_uid(ctx, "Bob Again <bob@example.org>");
     assert_ne!(impostor, t.bob.fpr);
     let file2 = path(&ctx.root.join("bob2.sec.asc"));
-    std::fs::write(
-        &file2,
-        ctx.gpg(&[
-            "--passphrase",
-            "",
-            "--armor",
-            "--export-secret-keys",
-            &impostor,
-        ]),
-    )
-    .unwrap();
+    std::fs::write(&file2, common::gpg::export_secret(&ctx.home, &impostor, "")).unwrap();
     ctx.sigtag(&[
         "sign", "v1", "--key", &file2, "--keys", &keys, "--repo", &repo,
     ])
@@ -321,19 +197,8 @@ fn key_file_is_checked_against_a_keys_directory_given() {
     // cosign --require loads the keys directory, so the check applies.
     ctx.chain("v1", &[&t.alice, &t.bob]);
     let before = ctx.rev_parse("refs/tags/v1");
-    ctx.sigtag(&[
-        "cosign",
-        "v1",
-        "--key",
-        &file,
-        "--require",
-        "2 of humans",
-        "--keys",
-        &keys,
-        "--repo",
-        &repo,
-    ])
-    .assert_error(&["refusing to sign"]);
+    ctx.cosign_requiring("v1", &file, "2 of humans")
+        .assert_error(&["refusing to sign"]);
     assert_eq!(ctx.rev_parse("refs/tags/v1"), before);
 
     // Without a keys directory named, a key file signs as before.
@@ -348,22 +213,7 @@ fn expired_certificate_in_the_keys_directory_is_refused() {
     let erin = ctx.key_created("erin", now() - 3 * DAY, "1d");
     ctx.trust(&erin);
     humans_policy(ctx, &["alice", "bob", "erin"]);
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
-    agent_run(
-        ctx,
-        &[
-            "sign",
-            "v1",
-            "--gpg-agent",
-            &erin.fpr,
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    )
-    .assert_error(&["erin", "no live signing key"]);
+    agent_sign(ctx, "sign", Some(&erin.fpr), None).assert_error(&["erin", "no live signing key"]);
     no_tag(ctx, "v1");
 }
 
@@ -376,36 +226,9 @@ fn several_certificates_for_one_email_ask_for_a_fingerprint() {
         fpr: gen_key_with_uid(ctx, "Alice Two <alice@example.org>"),
     };
     ctx.trust(&other);
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
     ctx.git(&["config", "user.email", "alice@example.org"]);
-    agent_run(
-        ctx,
-        &[
-            "sign",
-            "v1",
-            "--gpg-agent",
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    )
-    .assert_error(&["alice, alice2", "--gpg-agent FPR"]);
+    agent_sign(ctx, "sign", None, None).assert_error(&["alice, alice2", "--gpg-agent FPR"]);
     // Naming the fingerprint resolves it.
-    ok(&agent_run(
-        ctx,
-        &[
-            "sign",
-            "v1",
-            "--gpg-agent",
-            &other.fpr,
-            "--keys",
-            &keys,
-            "--repo",
-            &repo,
-        ],
-        None,
-    ));
+    ok(&agent_sign(ctx, "sign", Some(&other.fpr), None));
     git_verify_tag(ctx, "v1");
 }

@@ -9,7 +9,6 @@ mod common;
 mod token_support;
 
 use common::*;
-use std::path::Path;
 use token_support::*;
 
 struct Team {
@@ -42,23 +41,14 @@ fn card_run(ctx: &Ctx, args: &[&str], pin: Option<&str>) -> Run {
     Ctx::run_cmd(cmd)
 }
 
-fn ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "expected success\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
-
-fn git_verify_tag(ctx: &Ctx, rev: &str) -> String {
-    let out = ctx.git_output(&ctx.repo, &["verify-tag", "--raw", rev]);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "git verify-tag {rev} failed: {err}");
-    err
-}
-
-fn path(p: &Path) -> String {
-    Ctx::path_str(p)
+/// `sigtag cosign v1 --card --keys KEYS --repo REPO` with `pin`.
+fn card_cosign(ctx: &Ctx, pin: Option<&str>) -> Run {
+    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
+    card_run(
+        ctx,
+        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
+        pin,
+    )
 }
 
 #[test]
@@ -69,11 +59,7 @@ fn card_cosigns_and_git_and_sigtag_verify() {
     let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
     ctx.chain("v1", &[&t.alice]);
 
-    let run = card_run(
-        ctx,
-        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
-        Some(USER_PIN),
-    );
+    let run = card_cosign(ctx, Some(USER_PIN));
     ok(&run);
     assert!(!run.stderr.contains("touch"), "{run:?}");
 
@@ -84,9 +70,7 @@ fn card_cosigns_and_git_and_sigtag_verify() {
         "made by the card's key: {status}"
     );
     let r = ctx.verify_one("staging", "v1");
-    assert!(r.satisfied(), "{}", r.0);
-    assert_eq!(r.signers(), signers(&[("alice", 1), ("carol", 2)]));
-    assert_eq!(r.problems(), problems(&[]));
+    r.assert_clean(&[("alice", 1), ("carol", 2)]);
     let object = ctx.cat_tag("v1");
     assert!(
         object.contains("tagger carol <carol@example.org>"),
@@ -170,35 +154,22 @@ fn wrong_pin_reports_tries_left_and_never_retries() {
     let _card = card_lock();
     let t = team(false);
     let ctx = &t.ctx;
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
     ctx.chain("v1", &[&t.alice]);
     let before = ctx.rev_parse("refs/tags/v1");
     assert_eq!(pin_tries_left(), 3);
 
-    let run = card_run(
-        ctx,
-        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
-        Some("654321"),
-    );
+    let run = card_cosign(ctx, Some("654321"));
     run.assert_error(&["wrong PIN", "2 tries left"]);
     // Exactly one try was used: sigtag did not try again by itself.
     assert_eq!(pin_tries_left(), 2);
     assert_eq!(ctx.rev_parse("refs/tags/v1"), before, "no layer added");
 
-    let run = card_run(
-        ctx,
-        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
-        Some("000000"),
-    );
+    let run = card_cosign(ctx, Some("000000"));
     run.assert_error(&["wrong PIN", "1 try left"]);
     assert_eq!(pin_tries_left(), 1);
 
     // The right PIN works and restores the counter.
-    ok(&card_run(
-        ctx,
-        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
-        Some(USER_PIN),
-    ));
+    ok(&card_cosign(ctx, Some(USER_PIN)));
     assert_eq!(pin_tries_left(), 3);
     git_verify_tag(ctx, "v1");
 }
@@ -208,14 +179,8 @@ fn no_pin_and_no_terminal_is_an_error() {
     let _card = card_lock();
     let t = team(false);
     let ctx = &t.ctx;
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
     ctx.chain("v1", &[&t.alice]);
-    card_run(
-        ctx,
-        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
-        None,
-    )
-    .assert_error(&["SIGTAG_CARD_PIN"]);
+    card_cosign(ctx, None).assert_error(&["SIGTAG_CARD_PIN"]);
     assert_eq!(pin_tries_left(), 3, "no PIN was tried");
 }
 
@@ -224,13 +189,9 @@ fn touch_required_says_touch_your_token() {
     let _card = card_lock();
     let t = team(true);
     let ctx = &t.ctx;
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
+    let keys = path(&ctx.keys);
     ctx.chain("v1", &[&t.alice]);
-    let run = card_run(
-        ctx,
-        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
-        Some(USER_PIN),
-    );
+    let run = card_cosign(ctx, Some(USER_PIN));
     ok(&run);
     assert!(run.stderr.contains("touch your token"), "{run:?}");
     let list = card_run(ctx, &["card", "list", "--keys", &keys], None);
@@ -243,17 +204,11 @@ fn card_key_not_in_the_keys_directory_is_refused() {
     let _card = card_lock();
     let t = team(false);
     let ctx = &t.ctx;
-    let (keys, repo) = (path(&ctx.keys), path(&ctx.repo));
     ctx.chain("v1", &[&t.alice]);
     std::fs::remove_file(ctx.keys.join("carol.asc")).unwrap();
     humans_policy(ctx, &["alice"]);
     let before = ctx.rev_parse("refs/tags/v1");
-    card_run(
-        ctx,
-        &["cosign", "v1", "--card", "--keys", &keys, "--repo", &repo],
-        Some(USER_PIN),
-    )
-    .assert_error(&[
+    card_cosign(ctx, Some(USER_PIN)).assert_error(&[
         "refusing to sign",
         &t.card.fpr(),
         "not in any signer's file",
@@ -319,11 +274,7 @@ fn gpg_agent_signs_with_the_card_behind_scdaemon() {
     .env("SIGTAG_PASSPHRASE", USER_PIN);
     let run = Ctx::run_cmd(cmd);
     ok(&run);
-    let status = git_verify_tag(ctx, "v1");
-    assert!(
-        status.contains(&format!("VALIDSIG {}", t.card.fpr())),
-        "{status}"
-    );
+    assert_signed_by(ctx, "v1", &t.card.fpr());
     let r = ctx.verify_one("staging", "v1");
     assert!(r.satisfied(), "{}", r.0);
     assert_eq!(r.signers(), signers(&[("alice", 1), ("carol", 2)]));

@@ -62,6 +62,13 @@ fn assert_signers_within(r: &Report, allowed: &[(&str, u64)]) {
     }
 }
 
+/// Not satisfied and not rejected: `missing` is still needed.
+fn assert_short_of(r: &Report, missing: &str) {
+    assert!(!r.satisfied());
+    assert_eq!(r.rejected(), None);
+    assert_eq!(r.missing().as_deref(), Some(missing));
+}
+
 fn is_iso_utc(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 20
@@ -238,52 +245,47 @@ fn tagger_line() -> String {
     format!("tagger Test Tagger <tagger@example.org> {} +0000", now())
 }
 
-#[test]
-fn duplicate_header_is_rejected() {
+/// v1's inner layer (signed by alice, under bob's good layer) is the
+/// payload `make(HEAD, tagger line)`; v1 must be rejected with `reason`.
+fn malformed_inner_is_rejected(make: impl Fn(&str, &str) -> String, reason: &str) {
     let ctx = Ctx::new();
     let (alice, bob, _) = team(&ctx);
-    let head = ctx.head();
-    let t = tagger_line();
-    let payload = format!("object {head}\ntype commit\ntag v1\n{t}\n{t}\n\nrelease\n");
+    let payload = make(&ctx.head(), &tagger_line());
     malformed_inner(&ctx, &alice, &bob, &payload);
-    ctx.verify_one("staging", "v1")
-        .assert_rejected(r#"malformed tag object: duplicate "tagger" header"#);
+    ctx.verify_one("staging", "v1").assert_rejected(reason);
+}
+
+#[test]
+fn duplicate_header_is_rejected() {
+    malformed_inner_is_rejected(
+        |head, t| format!("object {head}\ntype commit\ntag v1\n{t}\n{t}\n\nrelease\n"),
+        r#"malformed tag object: duplicate "tagger" header"#,
+    );
 }
 
 #[test]
 fn header_out_of_order_is_rejected() {
-    let ctx = Ctx::new();
-    let (alice, bob, _) = team(&ctx);
-    let head = ctx.head();
-    let t = tagger_line();
     // "tag" before "type".
-    let payload = format!("object {head}\ntag v1\ntype commit\n{t}\n\nrelease\n");
-    malformed_inner(&ctx, &alice, &bob, &payload);
-    ctx.verify_one("staging", "v1")
-        .assert_rejected(r#"malformed tag object: header "tag" out of order"#);
+    malformed_inner_is_rejected(
+        |head, t| format!("object {head}\ntag v1\ntype commit\n{t}\n\nrelease\n"),
+        r#"malformed tag object: header "tag" out of order"#,
+    );
 }
 
 #[test]
 fn unexpected_header_is_rejected() {
-    let ctx = Ctx::new();
-    let (alice, bob, _) = team(&ctx);
-    let head = ctx.head();
-    let t = tagger_line();
-    let payload = format!("object {head}\ntype commit\ntag v1\n{t}\nfoo bar\n\nrelease\n");
-    malformed_inner(&ctx, &alice, &bob, &payload);
-    ctx.verify_one("staging", "v1")
-        .assert_rejected(r#"malformed tag object: unexpected header "foo""#);
+    malformed_inner_is_rejected(
+        |head, t| format!("object {head}\ntype commit\ntag v1\n{t}\nfoo bar\n\nrelease\n"),
+        r#"malformed tag object: unexpected header "foo""#,
+    );
 }
 
 #[test]
 fn missing_tagger_is_rejected() {
-    let ctx = Ctx::new();
-    let (alice, bob, _) = team(&ctx);
-    let head = ctx.head();
-    let payload = format!("object {head}\ntype commit\ntag v1\n\nrelease\n");
-    malformed_inner(&ctx, &alice, &bob, &payload);
-    ctx.verify_one("staging", "v1")
-        .assert_rejected(r#"malformed tag object: missing "tagger" header"#);
+    malformed_inner_is_rejected(
+        |head, _| format!("object {head}\ntype commit\ntag v1\n\nrelease\n"),
+        r#"malformed tag object: missing "tagger" header"#,
+    );
 }
 
 #[test]
@@ -303,13 +305,11 @@ fn signature_block_without_end_line_is_rejected() {
 
 #[test]
 fn layer_larger_than_one_mib_is_rejected() {
-    let ctx = Ctx::new();
-    let (alice, bob, _) = team(&ctx);
     let big = "0123456789abcdef".repeat(70 * 1024); // 1.09 MiB
-    let payload = Ctx::payload(&ctx.head(), "commit", "v1", &big);
-    malformed_inner(&ctx, &alice, &bob, &payload);
-    ctx.verify_one("staging", "v1")
-        .assert_rejected("malformed tag object: larger than 1 MiB");
+    malformed_inner_is_rejected(
+        |head, _| Ctx::payload(head, "commit", "v1", &big),
+        "malformed tag object: larger than 1 MiB",
+    );
 }
 
 #[test]
@@ -398,9 +398,7 @@ fn unsigned_layer_does_not_count() {
     ctx.sign(&alice, "v1", "HEAD", &Sig::default());
     ctx.git(&["tag", "-a", "-f", "-m", "bob was here", "v1", "v1"]);
     let r = ctx.verify_one("staging", "v1");
-    assert!(!r.satisfied());
-    assert_eq!(r.rejected(), None);
-    assert_eq!(r.missing().as_deref(), Some("1 of humans"));
+    assert_short_of(&r, "1 of humans");
     assert_eq!(r.signers(), signers(&[("alice", 1)]));
     assert_eq!(r.problems(), problems(&[(Some(2), "no signature")]));
 }
@@ -412,9 +410,7 @@ fn signature_by_unknown_key_is_reported_not_rejected() {
     let mallory = ctx.key("mallory");
     ctx.chain("v1", &[&alice, &mallory]);
     let r = ctx.verify_one("staging", "v1");
-    assert!(!r.satisfied());
-    assert_eq!(r.rejected(), None);
-    assert_eq!(r.missing().as_deref(), Some("1 of humans"));
+    assert_short_of(&r, "1 of humans");
     assert_eq!(r.signers(), signers(&[("alice", 1)]));
     let reason = format!("signed by a key nobody trusts: {}", mallory.fpr);
     assert_eq!(r.problems(), problems(&[(Some(2), &reason)]));
@@ -426,9 +422,7 @@ fn same_person_twice_counts_once() {
     let (alice, _, _) = team(&ctx);
     ctx.chain("v1", &[&alice, &alice]);
     let r = ctx.verify_one("staging", "v1");
-    assert!(!r.satisfied());
-    assert_eq!(r.rejected(), None);
-    assert_eq!(r.missing().as_deref(), Some("1 of humans"));
+    assert_short_of(&r, "1 of humans");
     assert_eq!(r.signers(), signers(&[("alice", 1), ("alice", 2)]));
     assert_eq!(r.problems(), problems(&[]));
 }
@@ -504,9 +498,7 @@ fn hard_revocation(reason: Revocation) {
     ctx.trust(&alice);
 
     let r = ctx.verify_one("staging", "v1");
-    assert!(!r.satisfied());
-    assert_eq!(r.rejected(), None);
-    assert_eq!(r.missing().as_deref(), Some("1 of humans"));
+    assert_short_of(&r, "1 of humans");
     assert_eq!(r.signers(), signers(&[("bob", 2)]));
     assert_eq!(
         r.problems(),
@@ -583,9 +575,7 @@ fn sha1_signature_does_not_count() {
         .status
         .success());
     let r = ctx.verify_one("staging", "v1");
-    assert!(!r.satisfied());
-    assert_eq!(r.rejected(), None);
-    assert_eq!(r.missing().as_deref(), Some("1 of humans"));
+    assert_short_of(&r, "1 of humans");
     assert_eq!(r.signers(), signers(&[("bob", 2)]));
     assert_eq!(
         r.problems(),
@@ -601,9 +591,7 @@ fn signature_from_the_future_does_not_count() {
     ctx.chain("v1", &[&alice]);
     ctx.cosign(&bob, "v1", &Sig::at(tomorrow));
     let r = ctx.verify_one("staging", "v1");
-    assert!(!r.satisfied());
-    assert_eq!(r.rejected(), None);
-    assert_eq!(r.missing().as_deref(), Some("1 of humans"));
+    assert_short_of(&r, "1 of humans");
     assert_eq!(r.signers(), signers(&[("alice", 1)]));
     let reason = format!(
         "signature by bob is dated {}, more than 5 minutes in the future",
@@ -996,9 +984,7 @@ fn signing_subkey_counts_for_its_certificate() {
     );
 
     let r = ctx.verify_one("staging", "v1");
-    assert!(r.satisfied(), "{}", r.0);
-    assert_eq!(r.signers(), signers(&[("alice", 1), ("bob", 2)]));
-    assert_eq!(r.problems(), problems(&[]));
+    r.assert_clean(&[("alice", 1), ("bob", 2)]);
 }
 
 #[test]

@@ -5,17 +5,24 @@
 //! `sigtag` binary is driven as a black box.
 #![allow(dead_code)]
 
+pub mod git;
+pub mod gpg;
+pub mod process;
+
+pub use gpg::Key;
+pub use process::Run;
+
+use git::Git;
+use process::{checked, run_with_input};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const GIT: &str = "/usr/local/bin/git";
-pub const GPG: &str = "gpg";
 pub const DAY: i64 = 86_400;
 
 /// The commit subject of the merge commit every repository starts with.
@@ -34,19 +41,6 @@ pub fn iso(epoch: i64) -> String {
         .expect("timestamp in range")
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
-}
-
-/// A gpg identity made for one test.
-#[derive(Clone, Debug)]
-pub struct Key {
-    pub name: String,
-    pub fpr: String,
-}
-
-impl Key {
-    pub fn uid(&self) -> String {
-        format!("{} <{}@example.org>", self.name, self.name)
-    }
 }
 
 /// How one signature is made by gpg (directly or behind git).
@@ -100,14 +94,7 @@ impl Revocation {
     }
 }
 
-/// Output of one `sigtag` run.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
+/// What `sigtag` printed, read as its reports and errors.
 impl Run {
     pub fn json(&self) -> Vec<Report> {
         let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
@@ -281,6 +268,14 @@ impl Report {
             .collect()
     }
 
+    /// Satisfied, signed by exactly `expected` (in report order), and
+    /// without problems.
+    pub fn assert_clean(&self, expected: &[(&str, u64)]) {
+        assert!(self.satisfied(), "{}", self.0);
+        assert_eq!(self.signers(), signers(expected));
+        assert_eq!(self.problems(), problems(&[]));
+    }
+
     /// The tag is rejected with exactly this reason, which is also among
     /// the problems.
     pub fn assert_rejected(&self, reason: &str) {
@@ -309,6 +304,15 @@ impl Report {
     }
 }
 
+/// The run succeeded (exit 0).
+pub fn ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "expected success\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
 pub fn signers(list: &[(&str, u64)]) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = list.iter().map(|(n, l)| (n.to_string(), *l)).collect();
     v.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
@@ -327,7 +331,7 @@ pub struct Ctx {
     pub repo: PathBuf,
     pub keys: PathBuf,
     wrapper: PathBuf,
-    gitconfig: PathBuf,
+    git: Git,
     homes: RefCell<Vec<PathBuf>>,
     counter: RefCell<u32>,
 }
@@ -335,57 +339,18 @@ pub struct Ctx {
 impl Drop for Ctx {
     fn drop(&mut self) {
         for home in self.homes.borrow().iter() {
-            let _ = Command::new("gpgconf")
-                .args(["--kill", "all"])
-                .env("GNUPGHOME", home)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            gpg::kill_agents(home);
         }
     }
-}
-
-fn check(what: &str, out: Output) -> Output {
-    if !out.status.success() {
-        panic!(
-            "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out
-}
-
-fn run_with_input(mut cmd: Command, input: Option<&[u8]>) -> Output {
-    cmd.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    if let Some(data) = input {
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(data).expect("write stdin");
-    }
-    child.wait_with_output().expect("wait")
 }
 
 impl Ctx {
     /// A fresh test directory with a repository whose HEAD is the merge
     /// commit `MERGE_SUBJECT`, an empty keys directory and a GNUPGHOME.
     pub fn new() -> Ctx {
-        let dir = tempfile::Builder::new()
-            .prefix("st")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
-        let root = dir.path().to_path_buf();
+        let (dir, root) = process::test_dir("st");
         let home = root.join("g");
-        fs::create_dir(&home).unwrap();
-        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
+        gpg::create_home(&home);
         let keys = root.join("keys");
         fs::create_dir(&keys).unwrap();
         let wrapper = root.join("gpg-wrap");
@@ -397,15 +362,7 @@ impl Ctx {
         )
         .unwrap();
         fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
-        let gitconfig = root.join("gitconfig");
-        fs::write(
-            &gitconfig,
-            "[user]\n\tname = Test Tagger\n\temail = tagger@example.org\n\
-             [init]\n\tdefaultBranch = main\n\
-             [advice]\n\tnestedTag = false\n\tdetachedHead = false\n\
-             [protocol \"file\"]\n\tallow = always\n",
-        )
-        .unwrap();
+        let git = Git::new(GIT, &root, "Test Tagger", "tagger@example.org");
         let repo = root.join("repo");
         let ctx = Ctx {
             dir,
@@ -414,7 +371,7 @@ impl Ctx {
             repo: repo.clone(),
             keys,
             wrapper,
-            gitconfig,
+            git,
             homes: RefCell::new(vec![home]),
             counter: RefCell::new(0),
         };
@@ -439,34 +396,14 @@ impl Ctx {
 
     // ---------------------------------------------------------------- git
 
-    fn git_cmd(&self, dir: &Path, home: &Path) -> Command {
-        let mut cmd = Command::new(GIT);
-        cmd.current_dir(dir)
-            .env("GNUPGHOME", home)
-            .env("HOME", &self.root)
-            .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LC_ALL", "C")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("TEST_GPG_FAKETIME")
-            .env_remove("TEST_GPG_DIGEST");
-        cmd
-    }
-
     /// Runs git in `dir`, panics on failure, returns trimmed stdout.
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = self.git_cmd(dir, &self.home);
-        cmd.args(args);
-        let out = check(&format!("git {args:?}"), run_with_input(cmd, None));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.git.run(dir, &self.home, args)
     }
 
     /// Runs git in `dir`, returns the raw output whatever the status.
     pub fn git_output(&self, dir: &Path, args: &[&str]) -> Output {
-        let mut cmd = self.git_cmd(dir, &self.home);
-        cmd.args(args);
-        run_with_input(cmd, None)
+        self.git.output(dir, &self.home, args)
     }
 
     pub fn git(&self, args: &[&str]) -> String {
@@ -485,15 +422,25 @@ impl Ctx {
         self.rev_parse("HEAD^{commit}")
     }
 
+    /// Whether the repository has a ref refs/tags/NAME.
+    pub fn tag_exists(&self, name: &str) -> bool {
+        self.git_output(
+            &self.repo,
+            &["rev-parse", "--verify", "-q", &format!("refs/tags/{name}")],
+        )
+        .status
+        .success()
+    }
+
     pub fn cat_tag(&self, rev: &str) -> String {
         self.git(&["cat-file", "tag", rev])
     }
 
     /// Raw bytes of a tag object.
     pub fn tag_object(&self, rev: &str) -> Vec<u8> {
-        let mut cmd = self.git_cmd(&self.repo, &self.home);
+        let mut cmd = self.git.command(&self.repo, &self.home);
         cmd.args(["cat-file", "tag", rev]);
-        check("git cat-file", run_with_input(cmd, None)).stdout
+        checked("git cat-file", run_with_input(cmd, None)).stdout
     }
 
     /// A signed tag made by git in `dir`: `git tag -s ARGS...` (for example
@@ -501,23 +448,17 @@ impl Ctx {
     /// wrapper.
     pub fn git_tag_s(&self, dir: &Path, key: &Key, args: &[&str], sig: &Sig) {
         let home = sig.home.clone().unwrap_or_else(|| self.home.clone());
-        let mut cmd = self.git_cmd(dir, &home);
+        let mut cmd = self.git.command(dir, &home);
         cmd.arg("-c")
-            .arg(format!("user.signingkey={}", key.fpr))
-            .arg("-c")
             .arg(format!("gpg.program={}", self.wrapper.display()))
-            .args(["-c", "advice.nestedTag=false", "tag", "-s"])
-            .args(args);
+            .args(["-c", "advice.nestedTag=false"]);
         if let Some(t) = sig.time {
             cmd.env("TEST_GPG_FAKETIME", format!("{t}!"));
         }
         if let Some(d) = &sig.digest {
             cmd.env("TEST_GPG_DIGEST", d);
         }
-        check(
-            &format!("git tag -s {args:?} by {}", key.name),
-            run_with_input(cmd, None),
-        );
+        git::tag_signed(cmd, key, args);
     }
 
     /// First layer: `git tag -s -m MSG NAME TARGET`.
@@ -543,12 +484,12 @@ impl Ctx {
 
     /// Writes an object of type tag; `literally` skips git's format checks.
     pub fn write_tag_object(&self, content: &[u8], literally: bool) -> String {
-        let mut cmd = self.git_cmd(&self.repo, &self.home);
+        let mut cmd = self.git.command(&self.repo, &self.home);
         cmd.args(["hash-object", "-t", "tag", "-w", "--stdin"]);
         if literally {
             cmd.arg("--literally");
         }
-        let out = check("git hash-object", run_with_input(cmd, Some(content)));
+        let out = checked("git hash-object", run_with_input(cmd, Some(content)));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -573,101 +514,54 @@ impl Ctx {
 
     // ---------------------------------------------------------------- gpg
 
-    fn gpg_cmd(&self, home: &Path) -> Command {
-        let mut cmd = Command::new(GPG);
-        cmd.env("GNUPGHOME", home).env("LC_ALL", "C").args([
-            "--batch",
-            "--no-tty",
-            "--pinentry-mode",
-            "loopback",
-        ]);
-        cmd
-    }
-
     /// Runs gpg with the main home; panics on failure; returns stdout.
     pub fn gpg(&self, args: &[&str]) -> Vec<u8> {
         self.gpg_home(&self.home, args)
     }
 
     pub fn gpg_home(&self, home: &Path, args: &[&str]) -> Vec<u8> {
-        let mut cmd = self.gpg_cmd(home);
-        cmd.args(args);
-        check(&format!("gpg {args:?}"), run_with_input(cmd, None)).stdout
+        gpg::run(home, args)
     }
 
     pub fn gpg_output(&self, home: &Path, args: &[&str]) -> Output {
-        let mut cmd = self.gpg_cmd(home);
-        cmd.args(args);
-        run_with_input(cmd, None)
+        gpg::output(home, args)
+    }
+
+    fn new_key(&self, name: &str, spec: &gpg::NewKey) -> Key {
+        Key {
+            name: name.to_string(),
+            fpr: gpg::gen_key(&self.home, &gpg::uid(name), spec),
+        }
     }
 
     /// `gpg --quick-gen-key "NAME <NAME@example.org>" ALGO sign EXPIRY`,
     /// optionally with the key's creation time faked.
     pub fn gen_key_full(&self, name: &str, algo: &str, expiry: &str, created: Option<i64>) -> Key {
-        let uid = format!("{name} <{name}@example.org>");
-        let mut args: Vec<String> = vec![
-            "--status-fd".into(),
-            "1".into(),
-            "--passphrase".into(),
-            String::new(),
-        ];
-        if let Some(t) = created {
-            args.push("--faked-system-time".into());
-            args.push(format!("{t}!"));
-        }
-        for a in ["--quick-gen-key", &uid, algo, "sign", expiry] {
-            args.push(a.to_string());
-        }
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let status = String::from_utf8_lossy(&self.gpg(&refs)).into_owned();
-        let fpr = status
-            .lines()
-            .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
-            .and_then(|rest| rest.split_whitespace().nth(1))
-            .unwrap_or_else(|| panic!("no KEY_CREATED in gpg status: {status}"))
-            .to_uppercase();
-        Key {
-            name: name.to_string(),
-            fpr,
-        }
+        self.new_key(
+            name,
+            &gpg::NewKey {
+                algo,
+                expiry,
+                created,
+                ..gpg::NewKey::default()
+            },
+        )
     }
 
     /// An ed25519 signing key protected by a passphrase.
     pub fn key_with_passphrase(&self, name: &str, passphrase: &str) -> Key {
-        let uid = format!("{name} <{name}@example.org>");
-        let out = self.gpg(&[
-            "--status-fd",
-            "1",
-            "--passphrase",
-            passphrase,
-            "--quick-gen-key",
-            &uid,
-            "ed25519",
-            "sign",
-            "never",
-        ]);
-        let status = String::from_utf8_lossy(&out).into_owned();
-        let fpr = status
-            .lines()
-            .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
-            .and_then(|rest| rest.split_whitespace().nth(1))
-            .unwrap_or_else(|| panic!("no KEY_CREATED in gpg status: {status}"))
-            .to_uppercase();
-        Key {
-            name: name.to_string(),
-            fpr,
-        }
+        self.new_key(
+            name,
+            &gpg::NewKey {
+                passphrase,
+                ..gpg::NewKey::default()
+            },
+        )
     }
 
     /// Exports a passphrase-protected secret key (still protected).
     pub fn protected_secret_key_file(&self, key: &Key, passphrase: &str) -> PathBuf {
-        let data = self.gpg(&[
-            "--passphrase",
-            passphrase,
-            "--armor",
-            "--export-secret-keys",
-            &key.fpr,
-        ]);
+        let data = gpg::export_secret(&self.home, &key.fpr, passphrase);
         let path = self.root.join(format!("{}.sec.asc", key.name));
         fs::write(&path, data).unwrap();
         path
@@ -685,7 +579,7 @@ impl Ctx {
 
     /// Armored public certificate of `key` from `home`.
     pub fn export_pub_from(&self, home: &Path, key: &Key) -> Vec<u8> {
-        self.gpg_home(home, &["--armor", "--export", &key.fpr])
+        gpg::export_public(home, &key.fpr)
     }
 
     /// Writes `key`'s public certificate into keys/<name>.asc.
@@ -709,13 +603,7 @@ impl Ctx {
 
     /// Exports the (unprotected) secret key into a file for `sigtag --key`.
     pub fn secret_key_file(&self, key: &Key) -> PathBuf {
-        let data = self.gpg(&[
-            "--passphrase",
-            "",
-            "--armor",
-            "--export-secret-keys",
-            &key.fpr,
-        ]);
+        let data = gpg::export_secret(&self.home, &key.fpr, "");
         assert!(!data.is_empty(), "secret key export is empty");
         let path = self.root.join(format!("{}.sec.asc", key.name));
         fs::write(&path, data).unwrap();
@@ -727,7 +615,7 @@ impl Ctx {
         let home = sig.home.clone().unwrap_or_else(|| self.home.clone());
         let input = self.unique("in");
         fs::write(&input, data).unwrap();
-        let mut cmd = self.gpg_cmd(&home);
+        let mut cmd = gpg::command(&home);
         cmd.args(["--passphrase", ""]);
         if let Some(t) = sig.time {
             cmd.args(["--ignore-time-conflict", "--faked-system-time"])
@@ -741,7 +629,7 @@ impl Ctx {
         }
         cmd.args(["--detach-sign", "--armor", "-o", "-"])
             .arg(&input);
-        let out = check("gpg --detach-sign", run_with_input(cmd, None));
+        let out = checked("gpg --detach-sign", run_with_input(cmd, None));
         String::from_utf8(out.stdout).expect("armored signature is UTF-8")
     }
 
@@ -774,7 +662,7 @@ impl Ctx {
             .env("LC_ALL", "C");
         let answers = format!("y\n{}\nrevoked by the test\n\ny\n", reason.menu());
         let res = run_with_input(cmd, Some(answers.as_bytes()));
-        check("gpg --gen-revoke under script", res);
+        checked("gpg --gen-revoke under script", res);
         let text = fs::read_to_string(&out)
             .unwrap_or_else(|e| panic!("no revocation certificate at {}: {e}", out.display()));
         assert!(text.contains("BEGIN PGP PUBLIC KEY BLOCK"), "{text}");
@@ -783,7 +671,7 @@ impl Ctx {
 
     /// Imports a file into the main GNUPGHOME.
     pub fn import(&self, file: &Path) {
-        self.gpg(&["--import", file.to_str().unwrap()]);
+        gpg::import(&self.home, file);
     }
 
     // ---------------------------------------------------------------- keys dir
@@ -818,7 +706,7 @@ impl Ctx {
             // sigtag must not depend on anybody's gpg keyring.
             .env("GNUPGHOME", self.root.join("no-gnupg-home"))
             .env("HOME", &self.root)
-            .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
+            .env("GIT_CONFIG_GLOBAL", &self.git.config)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("LC_ALL", "C")
             .env_remove("SIGTAG_PASSPHRASE")
@@ -827,12 +715,7 @@ impl Ctx {
     }
 
     pub fn run_cmd(cmd: Command) -> Run {
-        let out = run_with_input(cmd, None);
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from_output(run_with_input(cmd, None))
     }
 
     /// `sigtag ARGS` run from the test root.
@@ -840,6 +723,25 @@ impl Ctx {
         let mut cmd = self.sigtag_cmd(&self.root);
         cmd.args(args);
         Ctx::run_cmd(cmd)
+    }
+
+    /// `sigtag cosign TAG --key FILE --require RULE --keys KEYS --repo REPO`
+    /// with the test's keys directory and repository.
+    pub fn cosign_requiring(&self, tag: &str, key_file: &str, rule: &str) -> Run {
+        let keys = Ctx::path_str(&self.keys);
+        let repo = Ctx::path_str(&self.repo);
+        self.sigtag(&[
+            "cosign",
+            tag,
+            "--key",
+            key_file,
+            "--require",
+            rule,
+            "--keys",
+            &keys,
+            "--repo",
+            &repo,
+        ])
     }
 
     /// `sigtag verify TAGS --env ENV --keys KEYS --repo REPO --json`,

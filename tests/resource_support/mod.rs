@@ -4,16 +4,24 @@
 //! TMPDIR and the build variables, a fresh destination).
 #![allow(dead_code)]
 
+#[path = "../common/git.rs"]
+pub mod git;
+#[path = "../common/gpg.rs"]
+pub mod gpg;
+#[path = "../common/process.rs"]
+pub mod process;
 pub mod servers;
 
+pub use gpg::Key;
+pub use process::{run_with_input, Run};
+
+use git::Git;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const GIT: &str = "git";
@@ -43,14 +51,7 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// One run of a resource binary.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
+/// What a resource binary printed, read as Concourse reads it.
 impl Run {
     pub fn ok(&self) -> Value {
         assert_eq!(
@@ -106,12 +107,7 @@ impl Run {
 
 /// Runs a prepared resource command with `input` on stdin.
 pub fn exec(cmd: Command, input: &[u8]) -> Run {
-    let out = run_with_input(cmd, Some(input));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from_output(run_with_input(cmd, Some(input)))
 }
 
 /// `{"tag": T, "commit": C}` with exactly those two string fields.
@@ -152,42 +148,6 @@ pub fn output_parts(v: &Value) -> ((String, String), Vec<(String, String)>) {
     (version, metadata)
 }
 
-fn checked(what: &str, out: Output) -> Output {
-    if !out.status.success() {
-        panic!(
-            "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out
-}
-
-pub fn run_with_input(mut cmd: Command, input: Option<&[u8]>) -> Output {
-    cmd.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    if let Some(data) = input {
-        let mut stdin = child.stdin.take().expect("stdin");
-        // The program may refuse the input before reading all of it.
-        let _ = stdin.write_all(data);
-    }
-    child.wait_with_output().expect("wait")
-}
-
-/// A gpg key made for one test.
-#[derive(Clone, Debug)]
-pub struct Key {
-    pub name: String,
-    pub fpr: String,
-}
-
 /// Which resource program to run.
 #[derive(Clone, Copy, Debug)]
 pub enum Bin {
@@ -212,7 +172,7 @@ pub struct World {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
     pub gnupg: PathBuf,
-    gitconfig: PathBuf,
+    git: Git,
     /// Where commits are made.
     pub work: PathBuf,
     /// The repository the resource's uri names (bare).
@@ -227,35 +187,16 @@ pub struct World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .args(["--kill", "all"])
-            .env("GNUPGHOME", &self.gnupg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        gpg::kill_agents(&self.gnupg);
     }
 }
 
 impl World {
     pub fn new() -> World {
-        let dir = tempfile::Builder::new()
-            .prefix("sr")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
-        let root = dir.path().to_path_buf();
+        let (dir, root) = process::test_dir("sr");
         let gnupg = root.join("g");
-        fs::create_dir(&gnupg).unwrap();
-        fs::set_permissions(&gnupg, fs::Permissions::from_mode(0o700)).unwrap();
-        let gitconfig = root.join("gitconfig");
-        fs::write(
-            &gitconfig,
-            "[user]\n\tname = Test Committer\n\temail = committer@example.org\n\
-             [init]\n\tdefaultBranch = main\n\
-             [advice]\n\tnestedTag = false\n\tdetachedHead = false\n\
-             [protocol \"file\"]\n\tallow = always\n",
-        )
-        .unwrap();
+        gpg::create_home(&gnupg);
+        let git = Git::new(GIT, &root, "Test Committer", "committer@example.org");
         let srv = root.join("srv");
         fs::create_dir(&srv).unwrap();
         let tmp = root.join("tmp");
@@ -266,7 +207,7 @@ impl World {
             remote: srv.join("app.git"),
             root,
             gnupg,
-            gitconfig,
+            git,
             tmp,
             keys: RefCell::new(BTreeMap::new()),
             counter: RefCell::new(0),
@@ -292,24 +233,11 @@ impl World {
     // ------------------------------------------------------------- git
 
     pub fn git_cmd(&self, dir: &Path) -> Command {
-        let mut cmd = Command::new(GIT);
-        cmd.current_dir(dir)
-            .env("GNUPGHOME", &self.gnupg)
-            .env("HOME", &self.root)
-            .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("LC_ALL", "C")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_COMMITTER_DATE");
-        cmd
+        self.git.command(dir, &self.gnupg)
     }
 
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = self.git_cmd(dir);
-        cmd.args(args);
-        let out = checked(&format!("git {args:?}"), run_with_input(cmd, None));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.git.run(dir, &self.gnupg, args)
     }
 
     pub fn git(&self, args: &[&str]) -> String {
@@ -328,6 +256,23 @@ impl World {
         self.git(&["commit", "-q", "-m", msg]);
         self.git(&["push", "-q", "origin", "main"]);
         self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Commits `content` to `file` (see [`World::commit`]) and tags that
+    /// commit on the server with a chain signed by `keys`, dated `at`;
+    /// returns the commit.
+    pub fn release(
+        &self,
+        tag: &str,
+        file: &str,
+        content: &str,
+        msg: &str,
+        keys: &[&Key],
+        at: i64,
+    ) -> String {
+        let commit = self.commit(file, content, msg);
+        self.chain_at(tag, &commit, keys, at);
+        commit
     }
 
     /// The commit a tag on the server points at, all layers peeled.
@@ -366,20 +311,15 @@ impl World {
     /// date set to `at` (the innermost layer's date orders versions).
     pub fn tag_signed(&self, key: &Key, tag: &str, target: &str, force: bool, at: Option<i64>) {
         let mut cmd = self.git_cmd(&self.remote);
-        cmd.arg("-c")
-            .arg(format!("user.signingkey={}", key.fpr))
-            .args(["tag", "-s"]);
-        if force {
-            cmd.arg("-f");
-        }
-        cmd.args(["-m", &format!("{tag} signed by {}", key.name), tag, target]);
         if let Some(t) = at {
             cmd.env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
         }
-        checked(
-            &format!("git tag -s {tag} {target} by {}", key.name),
-            run_with_input(cmd, None),
-        );
+        let msg = format!("{tag} signed by {}", key.name);
+        let mut args = vec!["-m", &msg, tag, target];
+        if force {
+            args.insert(0, "-f");
+        }
+        git::tag_signed(cmd, key, &args);
     }
 
     /// A tag on `commit` signed by each key in turn (first layer, then
@@ -399,42 +339,18 @@ impl World {
 
     // ------------------------------------------------------------- gpg
 
-    fn gpg(&self, args: &[&str]) -> Vec<u8> {
-        let mut cmd = Command::new("gpg");
-        cmd.env("GNUPGHOME", &self.gnupg)
-            .env("LC_ALL", "C")
-            .args(["--batch", "--no-tty", "--pinentry-mode", "loopback"])
-            .args(args);
-        checked(&format!("gpg {args:?}"), run_with_input(cmd, None)).stdout
-    }
-
     /// An ed25519 signing key `NAME <NAME@example.org>`, made once.
     pub fn key(&self, name: &str) -> Key {
         if let Some(k) = self.keys.borrow().get(name) {
             return k.clone();
         }
-        let uid = format!("{name} <{name}@example.org>");
-        let status = self.gpg(&[
-            "--status-fd",
-            "1",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            &uid,
-            "ed25519",
-            "sign",
-            "1y",
-        ]);
-        let status = String::from_utf8_lossy(&status).into_owned();
-        let fpr = status
-            .lines()
-            .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
-            .and_then(|rest| rest.split_whitespace().nth(1))
-            .unwrap_or_else(|| panic!("no KEY_CREATED: {status}"))
-            .to_uppercase();
+        let spec = gpg::NewKey {
+            expiry: "1y",
+            ..gpg::NewKey::default()
+        };
         let key = Key {
             name: name.to_string(),
-            fpr,
+            fpr: gpg::gen_key(&self.gnupg, &gpg::uid(name), &spec),
         };
         self.keys.borrow_mut().insert(name.to_string(), key.clone());
         key
@@ -442,41 +358,24 @@ impl World {
 
     /// Armored public certificate.
     pub fn cert(&self, key: &Key) -> String {
-        String::from_utf8(self.gpg(&["--armor", "--export", &key.fpr])).unwrap()
+        String::from_utf8(gpg::export_public(&self.gnupg, &key.fpr)).unwrap()
     }
 
     /// Armored, unprotected secret key.
     pub fn secret(&self, key: &Key) -> String {
-        String::from_utf8(self.gpg(&[
-            "--passphrase",
-            "",
-            "--armor",
-            "--export-secret-keys",
-            &key.fpr,
-        ]))
-        .unwrap()
+        String::from_utf8(gpg::export_secret(&self.gnupg, &key.fpr, "")).unwrap()
     }
 
     /// A secret key protected by a passphrase.
     pub fn protected_secret(&self, name: &str) -> String {
-        let uid = format!("{name} <{name}@example.org>");
-        self.gpg(&[
-            "--passphrase",
-            "hunter2",
-            "--quick-gen-key",
-            &uid,
-            "ed25519",
-            "sign",
-            "1y",
-        ]);
-        String::from_utf8(self.gpg(&[
-            "--passphrase",
-            "hunter2",
-            "--armor",
-            "--export-secret-keys",
-            &uid,
-        ]))
-        .unwrap()
+        let uid = gpg::uid(name);
+        let spec = gpg::NewKey {
+            expiry: "1y",
+            passphrase: "hunter2",
+            ..gpg::NewKey::default()
+        };
+        gpg::gen_key(&self.gnupg, &uid, &spec);
+        String::from_utf8(gpg::export_secret(&self.gnupg, &uid, "hunter2")).unwrap()
     }
 
     // ------------------------------------------------------------- requests

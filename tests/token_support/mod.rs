@@ -7,6 +7,7 @@
 //! message that says so, they never skip.
 #![allow(dead_code)]
 
+use crate::common::{gpg, Ctx};
 use openpgp::packet::signature::SignatureBuilder;
 use openpgp::packet::UserID;
 use openpgp::serialize::SerializeInto;
@@ -201,17 +202,7 @@ pub fn provision(name: &str, cardholder: &str, touch: bool) -> Provisioned {
 pub fn gpg_import(home: &Path, cert: &[u8]) {
     let file = home.join("import.asc");
     fs::write(&file, cert).unwrap();
-    let out = Command::new("gpg")
-        .env("GNUPGHOME", home)
-        .args(["--batch", "--no-tty", "--import"])
-        .arg(&file)
-        .output()
-        .expect("run gpg --import");
-    assert!(
-        out.status.success(),
-        "gpg --import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gpg::import(home, &file);
 }
 
 /// The User PIN tries left on the card.
@@ -222,7 +213,7 @@ pub fn pin_tries_left() -> u8 {
 
 /// A policy with one group, humans, and one environment, staging, that
 /// needs two of them (or all, when fewer).
-pub fn humans_policy(ctx: &crate::common::Ctx, humans: &[&str]) {
+pub fn humans_policy(ctx: &Ctx, humans: &[&str]) {
     let list: Vec<String> = humans.iter().map(|h| format!("\"{h}\"")).collect();
     ctx.policy(&format!(
         "[groups]\nhumans = [{}]\n\n[environments.staging]\nrequire = \"{} of humans\"\n",
@@ -233,23 +224,36 @@ pub fn humans_policy(ctx: &crate::common::Ctx, humans: &[&str]) {
 
 /// A new Ed25519 signing key with the user ID `uid` (gpg allows the same
 /// user ID twice with --yes); returns its fingerprint.
-pub fn gen_key_with_uid(ctx: &crate::common::Ctx, uid: &str) -> String {
-    let status = ctx.gpg(&[
-        "--status-fd",
-        "1",
-        "--passphrase",
-        "",
-        "--yes",
-        "--quick-gen-key",
-        uid,
-        "ed25519",
-        "sign",
-        "never",
-    ]);
-    String::from_utf8_lossy(&status)
-        .lines()
-        .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .expect("KEY_CREATED in gpg's status")
-        .to_uppercase()
+pub fn gen_key_with_uid(ctx: &Ctx, uid: &str) -> String {
+    let spec = gpg::NewKey {
+        again: true,
+        ..gpg::NewKey::default()
+    };
+    gpg::gen_key(&ctx.home, uid, &spec)
+}
+
+/// A GnuPG home of its own under the test root, configured for tokens.
+pub fn other_gnupg_home(ctx: &Ctx, name: &str) -> PathBuf {
+    let home = ctx.root.join(name);
+    gpg::create_home(&home);
+    configure_gnupg_home(&home);
+    home
+}
+
+/// `git verify-tag --raw REV` must succeed; returns gpg's status lines.
+pub fn git_verify_tag(ctx: &Ctx, rev: &str) -> String {
+    let out = ctx.git_output(&ctx.repo, &["verify-tag", "--raw", rev]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "git verify-tag {rev} failed: {err}");
+    err
+}
+
+/// git verifies `rev` as signed by the key `fpr`.
+pub fn assert_signed_by(ctx: &Ctx, rev: &str, fpr: &str) {
+    let status = git_verify_tag(ctx, rev);
+    assert!(status.contains(&format!("VALIDSIG {fpr}")), "{status}");
+}
+
+pub fn path(p: &Path) -> String {
+    Ctx::path_str(p)
 }
