@@ -9,13 +9,13 @@ pub fn matches(pattern: &str, text: &str) -> bool {
     // never exponential.
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
+    while let Some(&tc) = t.get(ti) {
         match p.get(pi) {
             Some('*') => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || c == t[ti] => {
+            Some(&c) if c == '?' || c == tc => {
                 pi += 1;
                 ti += 1;
             }
@@ -29,7 +29,7 @@ pub fn matches(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p.get(pi..).unwrap_or_default().iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]

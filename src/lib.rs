@@ -13,6 +13,20 @@
 //! `cli`, `demo` and `resource` (the Concourse resource type) are thin
 //! front ends.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod chain;
 pub mod cli;
 pub mod demo;

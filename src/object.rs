@@ -93,7 +93,7 @@ pub struct TagObject {
 impl TagObject {
     /// The signed bytes: everything before the signature block.
     pub fn payload(&self) -> &[u8] {
-        &self.raw[..self.payload_len]
+        self.raw.get(..self.payload_len).unwrap_or(&self.raw)
     }
 
     /// The whole object as stored.
@@ -141,27 +141,33 @@ pub fn parse(raw: &[u8]) -> Result<TagObject, ParseError> {
     let mut values: [Option<&[u8]>; 4] = [None; 4];
     let mut next = 0usize; // index in HEADERS of the next expected header
     let mut pos = 0usize;
+    let mut rest = raw;
     loop {
-        let Some(nl) = find(&raw[pos..], b'\n') else {
+        let Some((line, after)) = split_line(rest) else {
             return Err(malformed("no blank line after the headers"));
         };
-        let line = &raw[pos..pos + nl];
-        pos += nl + 1;
+        pos += line.len() + 1;
+        rest = after;
         if line.is_empty() {
             break;
         }
-        let (key, value) = match find(line, b' ') {
-            Some(sp) => (&line[..sp], &line[sp + 1..]),
+        let (key, value) = match find(line, b' ').and_then(|sp| line.split_at_checked(sp)) {
+            Some((key, value)) => (key, value.get(1..).unwrap_or_default()),
             None => (line, &b""[..]),
         };
         let key_str = String::from_utf8_lossy(key);
-        let Some(idx) = HEADERS.iter().position(|h| h.as_bytes() == key) else {
+        let Some((idx, (slot, _))) = values
+            .iter_mut()
+            .zip(HEADERS)
+            .enumerate()
+            .find(|(_, (_, h))| h.as_bytes() == key)
+        else {
             return Err(malformed(format!(
                 "unexpected header \"{}\"",
                 printable(&key_str)
             )));
         };
-        if values[idx].is_some() {
+        if slot.is_some() {
             return Err(malformed(format!("duplicate \"{key_str}\" header")));
         }
         if idx < next {
@@ -170,12 +176,12 @@ pub fn parse(raw: &[u8]) -> Result<TagObject, ParseError> {
         if idx > next {
             return Err(malformed(format!("header \"{key_str}\" out of order")));
         }
-        values[idx] = Some(value);
+        *slot = Some(value);
         next = idx + 1;
     }
-    for (i, v) in values.iter().enumerate() {
+    for (header, v) in HEADERS.iter().zip(values.iter()) {
         if v.is_none() {
-            return Err(malformed(format!("missing \"{}\" header", HEADERS[i])));
+            return Err(malformed(format!("missing \"{header}\" header")));
         }
     }
     let [Some(object), Some(typ), Some(name), Some(tagger)] = values else {
@@ -200,7 +206,8 @@ pub fn parse(raw: &[u8]) -> Result<TagObject, ParseError> {
 
     let body_start = pos;
     let (payload_len, signature) = split_signature(raw, body_start)?;
-    let message = String::from_utf8_lossy(&raw[body_start..payload_len]).into_owned();
+    let message =
+        String::from_utf8_lossy(raw.get(body_start..payload_len).unwrap_or_default()).into_owned();
 
     Ok(TagObject {
         target,
@@ -237,10 +244,9 @@ fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlo
     let mut begin: Option<(usize, &[u8])> = None;
     let mut end: Option<usize> = None; // offset just past the end line's newline
     let mut pos = body_start;
-    while pos < raw.len() {
-        let nl = find(&raw[pos..], b'\n');
-        let line_end = nl.map_or(raw.len(), |n| pos + n);
-        let line = &raw[pos..line_end];
+    while let Some(rest) = raw.get(pos..).filter(|r| !r.is_empty()) {
+        let nl = find(rest, b'\n');
+        let line = nl.and_then(|n| rest.get(..n)).unwrap_or(rest);
         let next = nl.map_or(raw.len(), |n| pos + n + 1);
         if line.starts_with(b"-----BEGIN ") {
             if begin.is_some() {
@@ -277,7 +283,10 @@ fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlo
                 return Err(ParseError::TrailingData);
             }
             let block = if line == BEGIN_PGP {
-                SignatureBlock::OpenPgp(raw[start..stop].to_vec())
+                let armor = raw
+                    .get(start..stop)
+                    .ok_or_else(|| malformed("signature block has no end line"))?;
+                SignatureBlock::OpenPgp(armor.to_vec())
             } else {
                 let label = String::from_utf8_lossy(line)
                     .trim_start_matches("-----BEGIN ")
@@ -300,19 +309,22 @@ fn parse_oid(v: &[u8]) -> Option<String> {
 fn parse_tagger(v: &[u8]) -> Option<Tagger> {
     let v = std::str::from_utf8(v).ok()?;
     let close = v.rfind('>')?;
-    let ident = &v[..=close];
-    let open = ident.find('<')?;
-    if open == 0 || !ident[..open].ends_with(' ') || ident.chars().any(char::is_control) {
+    let (ident, after) = v.split_at_checked(close + 1)?;
+    let (name, _) = ident.split_once('<')?;
+    if name.is_empty() || !name.ends_with(' ') || ident.chars().any(char::is_control) {
         return None;
     }
-    let rest = v[close + 1..].strip_prefix(' ')?;
+    let rest = after.strip_prefix(' ')?;
     let (time, tz) = rest.split_once(' ')?;
     if time.is_empty() || time.len() > 19 || !time.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let tz_ok = tz.len() == 5
-        && matches!(tz.as_bytes()[0], b'+' | b'-')
-        && tz.as_bytes()[1..].iter().all(u8::is_ascii_digit);
+    let tz_ok = match tz.as_bytes() {
+        [sign, digits @ ..] => {
+            tz.len() == 5 && matches!(sign, b'+' | b'-') && digits.iter().all(u8::is_ascii_digit)
+        }
+        [] => false,
+    };
     if !tz_ok {
         return None;
     }
@@ -325,6 +337,13 @@ fn parse_tagger(v: &[u8]) -> Option<Tagger> {
 
 fn find(hay: &[u8], b: u8) -> Option<usize> {
     hay.iter().position(|&x| x == b)
+}
+
+/// Splits off the first line: the bytes before the first newline and the
+/// bytes after it; `None` when there is no newline.
+fn split_line(hay: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (line, rest) = hay.split_at_checked(find(hay, b'\n')?)?;
+    Some((line, rest.get(1..)?))
 }
 
 /// Keeps untrusted text short and free of control characters in messages.

@@ -18,8 +18,8 @@
 
 use crate::error::{clean, Error, Result};
 use git2::{
-    AutotagOption, CertificateCheckStatus, Cred, CredentialType, FetchOptions, FetchPrune, Oid,
-    PushOptions, RemoteCallbacks, Repository,
+    AutotagOption, CertificateCheckStatus, Cred, CredentialType, FetchOptions, FetchPrune,
+    ObjectType, Oid, PushOptions, RemoteCallbacks, Repository,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -53,6 +53,8 @@ pub struct Access {
     pub password: Option<String>,
     /// How ssh host keys are checked.
     pub host_keys: HostKeys,
+    /// When set, a download in progress stops at this instant.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl fmt::Debug for Access {
@@ -64,6 +66,7 @@ impl fmt::Debug for Access {
             .field("username", &self.username)
             .field("password", &shown(&self.password))
             .field("host_keys", &self.host_keys)
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -129,9 +132,8 @@ pub fn parse_known_hosts(text: &str) -> std::result::Result<Vec<KnownHost>, Stri
             base64_decode(blob).ok_or_else(|| format!("{}: the key is not valid base64", at()))?;
         // The blob starts with its own type name; a mismatch is a paste error.
         let named = key
-            .get(..4)
-            .map(|l| u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
-            .and_then(|n| key.get(4..4 + n));
+            .split_first_chunk::<4>()
+            .and_then(|(len, rest)| rest.get(..u32::from_be_bytes(*len) as usize));
         if named != Some(key_type.as_bytes()) {
             return Err(format!(
                 "{}: the key does not match its type {key_type}",
@@ -229,7 +231,10 @@ pub fn ssh_fingerprint(hash: &[u8]) -> String {
             .enumerate()
             .fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
         for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            // Six bits index a 64-letter alphabet: `get` always finds one.
+            if let Some(&c) = ALPHABET.get((n >> (18 - 6 * i) & 63) as usize) {
+                out.push(c as char);
+            }
         }
     }
     out
@@ -241,8 +246,10 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
+    let (authority, path) = rest
+        .find('/')
+        .and_then(|end| rest.split_at_checked(end))
+        .unwrap_or((rest, ""));
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
             Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
@@ -262,6 +269,7 @@ pub fn credential_callbacks<'a>(repo: &'a Repository) -> RemoteCallbacks<'a> {
         username: None,
         password: None,
         host_keys: HostKeys::System,
+        deadline: None,
     };
     callbacks(Some(repo), &NONE)
 }
@@ -360,7 +368,34 @@ fn noted_callbacks<'a>(
             }
         }
     });
+    if let Some(deadline) = access.deadline {
+        let note3 = note.clone();
+        cbs.transfer_progress(move |_| {
+            if std::time::Instant::now() < deadline {
+                return true;
+            }
+            *note3.borrow_mut() = Some("the time allowed for it ran out".into());
+            false
+        });
+    }
     (cbs, note)
+}
+
+/// Bounds how long libgit2 waits to connect to a server and for any one
+/// read or write on a connection (it waits as long as the system lets it
+/// otherwise). The setting is global to the process: call it before any
+/// other thread uses libgit2.
+pub fn limit_network_waits(limit: std::time::Duration) {
+    let ms = std::os::raw::c_int::try_from(limit.as_millis())
+        .unwrap_or(std::os::raw::c_int::MAX)
+        .max(1);
+    // SAFETY: both only store an integer in libgit2's global options; the
+    // caller runs this before other threads use libgit2, so nothing reads
+    // the options at the same time.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
+        let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+    }
 }
 
 /// Fetches `refspecs` from `url` into `repo` without following tags
@@ -441,20 +476,19 @@ pub fn local_path(url: &str) -> Option<std::path::PathBuf> {
         return None;
     }
     // Undo percent-encoding (%20 and friends).
-    let bytes = rest.as_bytes();
+    let mut bytes = rest.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
+    while let Some((&b, tail)) = bytes.split_first() {
         let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+        if let (b'%', [h, l, after @ ..]) = (b, tail) {
+            if let (Some(h), Some(l)) = (hex(*h), hex(*l)) {
                 out.push((h * 16 + l) as u8);
-                i += 3;
+                bytes = after;
                 continue;
             }
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(b);
+        bytes = tail;
     }
     use std::os::unix::ffi::OsStringExt;
     Some(std::ffi::OsString::from_vec(out).into())
@@ -588,50 +622,89 @@ fn changed_error(name: &str, remote: &str, expected: Option<Oid>, current: Optio
     ))
 }
 
+/// Copies `top` and every object it reaches that `to` lacks from `from`
+/// into `to`. An object `to` already has is taken to come with everything
+/// it reaches, as git's connectivity rule says; submodule commits are not
+/// followed.
+fn copy_objects(
+    from: &Repository,
+    to: &Repository,
+    top: Oid,
+) -> std::result::Result<(), git2::Error> {
+    let (src, dst) = (from.odb()?, to.odb()?);
+    let mut todo = vec![top];
+    while let Some(oid) = todo.pop() {
+        if dst.exists(oid) {
+            continue;
+        }
+        let object = src.read(oid)?;
+        match object.kind() {
+            ObjectType::Tag => todo.push(from.find_tag(oid)?.target_id()),
+            ObjectType::Commit => {
+                let commit = from.find_commit(oid)?;
+                todo.push(commit.tree_id());
+                todo.extend(commit.parent_ids());
+            }
+            ObjectType::Tree => todo.extend(
+                from.find_tree(oid)?
+                    .iter()
+                    .filter(|e| e.kind() != Some(ObjectType::Commit))
+                    .map(|e| e.id()),
+            ),
+            _ => {}
+        }
+        dst.write(object.kind(), object.data())?;
+    }
+    Ok(())
+}
+
+/// How often, and how long each time, a push to a repository on this
+/// machine waits for another process's lock on the tag: a second in all.
+const LOCK_WAITS: u32 = 100;
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Pushing to a repository on this machine. libgit2's local transport
 /// overwrites the remote ref without comparing it with the value it was
-/// built on, so the objects go over to a private temporary ref, and the tag
-/// is then moved in the remote repository with a compare-and-swap under
-/// git's ref lock, the same guarantee receive-pack gives.
+/// built on, so the objects the remote lacks are copied into its object
+/// database (no ref names them yet, so nobody sees them), and the tag is
+/// then moved in the remote repository with a compare-and-swap under git's
+/// ref lock, the same guarantee receive-pack gives.
 fn push_tag_local(
     repo: &Repository,
-    handle: &mut git2::Remote<'_>,
     path: &std::path::Path,
     remote: &str,
     name: &str,
     expected: Option<Oid>,
-    access: &Access,
 ) -> Result<()> {
     let refname = format!("refs/tags/{name}");
     let new = repo
         .refname_to_id(&refname)
         .map_err(|e| Error::repo(format!("cannot read {refname}: {}", clean(e.message()))))?;
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let temp = format!("refs/sigtag-push/{}-{nonce}", std::process::id());
-    let (cbs, note) = noted_callbacks(Some(repo), access);
-    let mut opts = PushOptions::new();
-    opts.remote_callbacks(cbs);
-    let spec = format!("+{refname}:{temp}");
-    handle
-        .push(&[spec.as_str()], Some(&mut opts))
-        .map_err(|e| {
-            Error::remote(format!(
-                "cannot push {name} to {remote}: {}",
-                reason(&e, &note)
-            ))
-        })?;
     let target = Repository::open(path)
         .map_err(|e| Error::remote(format!("cannot open {remote}: {}", clean(e.message()))))?;
-    let swapped = match expected {
-        Some(old) => target.reference_matching(&refname, new, true, old, "sigtag push"),
-        None => target.reference(&refname, new, false, "sigtag push"),
+    copy_objects(repo, &target, new).map_err(|e| {
+        Error::remote(format!(
+            "cannot push {name} to {remote}: {}",
+            clean(e.message())
+        ))
+    })?;
+    // Another process holding the ref's lock is about to move it or give
+    // up; wait for it a moment, as git does (core.filesRefLockTimeout), so
+    // that the answer is about the value, not about the lock.
+    let mut waits = 0;
+    let swapped = loop {
+        let attempt = match expected {
+            Some(old) => target.reference_matching(&refname, new, true, old, "sigtag push"),
+            None => target.reference(&refname, new, false, "sigtag push"),
+        };
+        match attempt {
+            Err(e) if e.code() == git2::ErrorCode::Locked && waits < LOCK_WAITS => {
+                waits += 1;
+                std::thread::sleep(LOCK_WAIT);
+            }
+            other => break other,
+        }
     };
-    if let Ok(mut r) = target.find_reference(&temp) {
-        let _ = r.delete();
-    }
     match swapped {
         Ok(_) => Ok(()),
         Err(e) => {
@@ -670,7 +743,7 @@ pub fn push_tag_with(
     let shown = redact_url(remote);
     let remote = shown.as_str();
     if let Some(path) = handle.url().ok().and_then(local_repo_path) {
-        return push_tag_local(repo, &mut handle, &path, remote, name, expected, access);
+        return push_tag_local(repo, &path, remote, name, expected);
     }
 
     let changed: RefCell<Option<Oid>> = RefCell::new(None);
@@ -712,11 +785,33 @@ pub fn push_tag_with(
         ))
     })?;
     if let Some(why) = refused.into_inner() {
+        // The server compares the tag with the value the push was built on
+        // under its lock; when another push got there first, say so.
+        if let Some(current) = advertised(&mut handle, &refname, access) {
+            if current != expected {
+                return Err(changed_error(name, remote, expected, current));
+            }
+        }
         return Err(Error::remote(format!(
             "{remote} refused the update of {why}; fetch the tag and sign again"
         )));
     }
     Ok(())
+}
+
+/// The value a remote advertises for `refname` now (`Some(None)`: it has no
+/// such ref), or `None` when the remote cannot be listed.
+fn advertised(
+    handle: &mut git2::Remote<'_>,
+    refname: &str,
+    access: &Access,
+) -> Option<Option<Oid>> {
+    let (cbs, _) = noted_callbacks(None, access);
+    let connection = handle
+        .connect_auth(git2::Direction::Fetch, Some(cbs), None)
+        .ok()?;
+    let heads = connection.list().ok()?;
+    Some(heads.iter().find(|h| h.name() == refname).map(|h| h.oid()))
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ fn counted_in<'a>(
             .iter()
             .flat_map(|c| &c.outcomes)
             .filter_map(|o| match o {
-                Outcome::Counts { signer, .. } => Some(trust.signer(*signer)),
+                Outcome::Counts { signer, .. } => trust.signer(*signer),
                 Outcome::Fails(_) => None,
             })
             .filter(|s| s.groups.iter().any(|g| g == group))
@@ -112,7 +112,9 @@ impl Report {
                         key,
                         created,
                     } => {
-                        let s = trust.signer(*signer);
+                        let Some(s) = trust.signer(*signer) else {
+                            continue;
+                        };
                         signers.push(CountedSigner {
                             name: s.name.clone(),
                             groups: s.groups.clone(),
@@ -212,7 +214,7 @@ pub fn explain(
             out,
             "  layer {}  {}  tagger {}",
             layer.number,
-            &layer.oid[..layer.oid.len().min(12)],
+            layer.oid.get(..12).unwrap_or(&layer.oid),
             layer.object.tagger.ident
         );
         for finding in chain
@@ -230,7 +232,9 @@ pub fn explain(
                         key,
                         created,
                     } => {
-                        let s = trust.signer(*signer);
+                        let Some(s) = trust.signer(*signer) else {
+                            continue;
+                        };
                         writeln!(
                             out,
                             "    ✓ signed by {} ({}) at {} [{}]",

@@ -47,38 +47,31 @@ const MAX_DEPTH: usize = 32;
 
 fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, SyntaxError> {
     let mut out = Vec::new();
-    let chars: Vec<(usize, char)> = s.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let (_, c) = chars[i];
+    let mut chars = s.chars().enumerate().peekable();
+    while let Some((i, c)) = chars.next() {
         let col = i + 1;
         if c.is_whitespace() {
-            i += 1;
         } else if c == '(' {
             out.push((col, Tok::Open));
-            i += 1;
         } else if c == ')' {
             out.push((col, Tok::Close));
-            i += 1;
         } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && chars[i].1.is_ascii_digit() {
-                i += 1;
+            let mut text = String::from(c);
+            while let Some((_, d)) = chars.next_if(|&(_, d)| d.is_ascii_digit()) {
+                text.push(d);
             }
-            let text: String = chars[start..i].iter().map(|&(_, c)| c).collect();
             let n = text.parse::<usize>().map_err(|_| SyntaxError {
                 column: col,
                 message: format!("{text} is too large"),
             })?;
             out.push((col, Tok::Num(n)));
         } else if c.is_ascii_alphanumeric() || c == '_' {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].1.is_ascii_alphanumeric() || matches!(chars[i].1, '_' | '-' | '.'))
+            let mut text = String::from(c);
+            while let Some((_, d)) =
+                chars.next_if(|&(_, d)| d.is_ascii_alphanumeric() || matches!(d, '_' | '-' | '.'))
             {
-                i += 1;
+                text.push(d);
             }
-            let text: String = chars[start..i].iter().map(|&(_, c)| c).collect();
             out.push((col, Tok::Word(text)));
         } else {
             return Err(SyntaxError {
@@ -125,10 +118,9 @@ impl Parser {
             self.pos += 1;
             alts.push(self.and(depth)?);
         }
-        Ok(if alts.len() == 1 {
-            alts.remove(0)
-        } else {
-            Rule::Or(alts)
+        Ok(match <[Rule; 1]>::try_from(alts) {
+            Ok([one]) => one,
+            Err(alts) => Rule::Or(alts),
         })
     }
 
@@ -138,10 +130,9 @@ impl Parser {
             self.pos += 1;
             parts.push(self.atom(depth)?);
         }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Rule::And(parts)
+        Ok(match <[Rule; 1]>::try_from(parts) {
+            Ok([one]) => one,
+            Err(parts) => Rule::And(parts),
         })
     }
 

@@ -270,8 +270,7 @@ pub fn pull_request_of(summary: &str) -> Option<u64> {
     }
     let s = summary.trim_end();
     let inner = s.strip_suffix(')')?;
-    let open = inner.rfind("(#")?;
-    let n = &inner[open + 2..];
+    let (_, n) = inner.rsplit_once("(#")?;
     if n.chars().all(|c| c.is_ascii_digit()) {
         digits(n)
     } else {

@@ -156,24 +156,9 @@ impl Trust {
                 bytes,
             });
         }
-        let policy: PolicyFile = toml::from_str(&policy_text).map_err(|e| {
-            Error::config(format!(
-                "{}: {}",
-                policy_path.display(),
-                toml_message(&policy_text, &e)
-            ))
-        })?;
-        let environments = policy
-            .environments
-            .into_iter()
-            .map(|(env, e)| (env, e.require))
-            .collect();
-        Trust::build(
-            sources,
-            policy.groups,
-            environments,
-            &policy_path.display().to_string(),
-        )
+        let origin = policy_path.display().to_string();
+        let (groups, environments) = parse_policy(&policy_text, &origin)?;
+        Trust::build(sources, groups, environments, &origin)
     }
 
     /// Builds a trust root from its parts (the resource's inline source
@@ -207,21 +192,21 @@ impl Trust {
         }
 
         // One key, one signer.
-        let mut owner: HashMap<openpgp::Fingerprint, usize> = HashMap::new();
+        let mut owner: HashMap<openpgp::Fingerprint, (usize, &str)> = HashMap::new();
         let mut by_key_id: HashMap<KeyID, Vec<(usize, usize)>> = HashMap::new();
         for (si, signer) in signers.iter().enumerate() {
             for (ci, cert) in signer.certs.iter().enumerate() {
                 for key in cert.keys() {
                     let fpr = key.key().fingerprint();
-                    if let Some(&other) = owner.get(&fpr) {
+                    if let Some(&(other, other_name)) = owner.get(&fpr) {
                         if other != si {
                             return Err(Error::config(format!(
                                 "{} and {} hold the same certificate ({}); one certificate must belong to one signer",
-                                signers[other].name, signer.name, fpr.to_hex()
+                                other_name, signer.name, fpr.to_hex()
                             )));
                         }
                     }
-                    owner.insert(fpr.clone(), si);
+                    owner.insert(fpr.clone(), (si, signer.name.as_str()));
                     by_key_id
                         .entry(KeyID::from(&fpr))
                         .or_default()
@@ -287,8 +272,9 @@ impl Trust {
         &self.signers
     }
 
-    pub fn signer(&self, index: usize) -> &Signer {
-        &self.signers[index]
+    /// The signer at `index` in [`Trust::signers`].
+    pub fn signer(&self, index: usize) -> Option<&Signer> {
+        self.signers.get(index)
     }
 
     pub fn groups(&self) -> &BTreeMap<String, Vec<String>> {
@@ -323,10 +309,36 @@ impl Trust {
         Ok(rule)
     }
 
-    /// The signers and certificates that hold a key with this key ID.
-    pub fn candidates(&self, id: &KeyID) -> &[(usize, usize)] {
-        self.by_key_id.get(id).map_or(&[], Vec::as_slice)
+    /// The signers and certificates that hold a key with this key ID, each
+    /// with the signer's index in [`Trust::signers`].
+    pub fn candidates(&self, id: &KeyID) -> impl Iterator<Item = (usize, &Signer, &Cert)> {
+        self.by_key_id
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&(si, ci)| {
+                let signer = self.signers.get(si)?;
+                Some((si, signer, signer.certs.get(ci)?))
+            })
     }
+}
+
+/// The groups and the rule text of each environment of a `policy.toml`.
+/// Pure: nothing is checked against certificates here ([`Trust::build`]
+/// does that). `origin` names the file in messages.
+#[allow(clippy::type_complexity)]
+pub fn parse_policy(
+    text: &str,
+    origin: &str,
+) -> Result<(BTreeMap<String, Vec<String>>, BTreeMap<String, String>)> {
+    let policy: PolicyFile = toml::from_str(text)
+        .map_err(|e| Error::config(format!("{origin}: {}", toml_message(text, &e))))?;
+    let environments = policy
+        .environments
+        .into_iter()
+        .map(|(env, e)| (env, e.require))
+        .collect();
+    Ok((policy.groups, environments))
 }
 
 fn check_rule(rule: &Rule, groups: &BTreeMap<String, Vec<String>>) -> Result<(), String> {

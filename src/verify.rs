@@ -119,16 +119,15 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
 
     // Which trusted keys could have made it?
     let issuers = sig.get_issuers();
-    let mut candidates: Vec<(usize, &Cert, openpgp::Fingerprint)> = Vec::new();
+    let mut candidates: Vec<(usize, &str, &Cert, openpgp::Fingerprint)> = Vec::new();
     for issuer in &issuers {
-        for &(si, ci) in trust.candidates(&KeyID::from(issuer)) {
-            let cert = &trust.signer(si).certs[ci];
+        for (si, signer, cert) in trust.candidates(&KeyID::from(issuer)) {
             for ka in cert.keys() {
                 let fpr = ka.key().fingerprint();
                 if issuer.aliases(KeyHandle::from(&fpr))
-                    && !candidates.iter().any(|(_, _, f)| *f == fpr)
+                    && !candidates.iter().any(|(_, _, _, f)| *f == fpr)
                 {
-                    candidates.push((si, cert, fpr));
+                    candidates.push((si, signer.name.as_str(), cert, fpr));
                 }
             }
         }
@@ -141,7 +140,7 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
             .map_or_else(|| "(the signature names no key)".to_string(), hex_id);
         return fail(Problem::UnknownKey(id));
     };
-    let first_name = trust.signer(first.0).name.clone();
+    let first_name = first.1.to_string();
 
     if !matches!(sig.typ(), SignatureType::Binary | SignatureType::Text) {
         return fail(Problem::NotDocumentSignature { signer: first_name });
@@ -168,18 +167,18 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
 
     // Cryptographic check: the first candidate key it verifies with.
     let mut verified = None;
-    for (si, cert, fpr) in &candidates {
+    for (si, name, cert, fpr) in &candidates {
         let Some(ka) = cert.keys().key_handle(fpr.clone()).next() else {
             continue;
         };
         if sig.verify_message(ka.key(), payload).is_ok() {
-            verified = Some((*si, *cert, fpr.clone()));
+            verified = Some((*si, *name, *cert, fpr.clone()));
             break;
         }
     }
-    let Some((si, cert, fpr)) = verified else {
-        let (si, cert, fpr) = first;
-        let signer = trust.signer(*si).name.clone();
+    let Some((si, name, cert, fpr)) = verified else {
+        let (_, name, cert, fpr) = first;
+        let signer = name.to_string();
         let key_created = cert
             .keys()
             .key_handle(fpr.clone())
@@ -198,7 +197,7 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
             key: fpr.to_hex(),
         });
     };
-    let signer = trust.signer(si).name.clone();
+    let signer = name.to_string();
     let key = fpr.to_hex();
 
     if created > now + Duration::from_secs(MAX_CLOCK_SKEW_SECS) {

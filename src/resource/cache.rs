@@ -14,7 +14,7 @@
 //! check (a signature dated in the future) can only turn a "no" into a
 //! "yes". Negative verdicts are never kept.
 
-use crate::error::{clean, Error, Result};
+use crate::error::{clean, Context as _, Error, ErrorKind, Result};
 use git2::Repository;
 use openpgp::types::HashAlgorithm;
 use sequoia_openpgp as openpgp;
@@ -32,14 +32,15 @@ pub fn temp_root() -> PathBuf {
     }
 }
 
-fn hex_sha256(data: &[u8]) -> String {
+fn hex_sha256(data: &[u8]) -> Result<String> {
+    let unavailable = || "SHA-256 is not available".to_string();
     let mut ctx = HashAlgorithm::SHA256
         .context()
-        .expect("SHA-256 is always available")
+        .context(ErrorKind::Io, unavailable)?
         .for_digest();
     ctx.update(data);
-    let digest = ctx.into_digest().expect("SHA-256 digest");
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let digest = ctx.into_digest().context(ErrorKind::Io, unavailable)?;
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn private_dir(path: &Path) -> Result<()> {
@@ -66,9 +67,10 @@ pub struct Cache {
 
 impl Cache {
     pub fn for_uri(uri: &str) -> Result<Cache> {
+        let hex = hex_sha256(uri.as_bytes())?;
         let dir = temp_root()
             .join("sigtag-resource")
-            .join(&hex_sha256(uri.as_bytes())[..32]);
+            .join(hex.get(..32).unwrap_or(&hex));
         private_dir(&dir)?;
         Ok(Cache { dir })
     }

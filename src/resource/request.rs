@@ -8,7 +8,7 @@
 //! `source` is strict (unknown fields are refused); its trust root is built
 //! and checked by [`Trust::build`] like a keys directory.
 
-use crate::error::{Error, Result};
+use crate::error::{Context as _, Error, ErrorKind, Result};
 use crate::remote::{self, Access, HostKeys};
 use crate::rule::Rule;
 use crate::trust::{CertSource, Trust};
@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 /// The name of the one environment of a resource's trust root.
 pub const ENVIRONMENT: &str = "source";
@@ -38,7 +39,14 @@ pub const SOURCE_FIELDS: &[&str] = &[
     "groups",
     "require",
     "signing_key",
+    "check_timeout",
 ];
+
+/// How long a check may take when `source.check_timeout` is not set.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The largest `source.check_timeout`, in seconds: a day.
+pub const MAX_CHECK_TIMEOUT_SECS: u64 = 86_400;
 
 /// A string that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -73,6 +81,8 @@ pub struct Source {
     pub trust: Trust,
     pub rule: Rule,
     pub signing_key: Option<Secret>,
+    /// The longest a check may take (`source.check_timeout`).
+    pub check_timeout: Duration,
     /// Hex SHA-256 of the trust configuration (certificate bytes, groups,
     /// rule) and of this verifier's version: the verdict cache's key.
     pub digest: String,
@@ -191,10 +201,10 @@ fn json_reason(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     // serde_json appends " at line L column C"; the line and column are
     // already in the sentence.
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg,
+    if let Some((sentence, _)) = msg.rsplit_once(" at line ") {
+        return sentence.to_string();
     }
+    msg
 }
 
 pub fn type_name(v: &Value) -> &'static str {
@@ -228,15 +238,18 @@ fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
         let b: Vec<char> = b.chars().collect();
         let mut row: Vec<usize> = (0..=b.len()).collect();
         for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, cb) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-                prev = cur;
+            // row[j] is the distance from a[..i] to b[..j]: `diag` and `up`
+            // are the old row's row[j] and row[j + 1], `left` the new row[j].
+            let mut next = Vec::with_capacity(row.len());
+            let mut left = i + 1;
+            next.push(left);
+            for ((cb, &diag), &up) in b.iter().zip(&row).zip(row.iter().skip(1)) {
+                left = (diag + usize::from(ca != *cb)).min(left + 1).min(up + 1);
+                next.push(left);
             }
+            row = next;
         }
-        row[b.len()]
+        row.last().copied().unwrap_or_default()
     }
     known
         .iter()
@@ -537,8 +550,9 @@ fn parse_source(map: Map<String, Value>) -> Result<Source> {
     if let Some(key) = &signing_key {
         check_secret_key(key, "source.signing_key")?;
     }
+    let check_timeout = check_timeout(map.get("check_timeout"))?;
 
-    let digest = trust_digest(&sources, &groups, &require);
+    let digest = trust_digest(&sources, &groups, &require)?;
     let environments = BTreeMap::from([(ENVIRONMENT.to_string(), require)]);
     let trust = Trust::build(sources, groups, environments, "source")?;
     let rule = trust.rule_for(ENVIRONMENT)?.clone();
@@ -551,13 +565,38 @@ fn parse_source(map: Map<String, Value>) -> Result<Source> {
             username,
             password,
             host_keys,
+            deadline: None,
         },
         tag_filter,
         trust,
         rule,
         signing_key: signing_key.map(Secret),
+        check_timeout,
         digest,
     })
+}
+
+/// `source.check_timeout`: a number of seconds, more than 0 and at most a
+/// day; fractions are allowed.
+fn check_timeout(value: Option<&Value>) -> Result<Duration> {
+    let out_of_range = || {
+        Error::config(format!(
+            "source.check_timeout must be a number of seconds above 0 and at most {MAX_CHECK_TIMEOUT_SECS} (a day)"
+        ))
+    };
+    match value {
+        None | Some(Value::Null) => Ok(DEFAULT_CHECK_TIMEOUT),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(secs) if secs > 0.0 && secs <= MAX_CHECK_TIMEOUT_SECS as f64 => {
+                Duration::try_from_secs_f64(secs).map_err(|_| out_of_range())
+            }
+            _ => Err(out_of_range()),
+        },
+        Some(other) => Err(Error::config(format!(
+            "source.check_timeout must be a number of seconds, like 300, not a {}",
+            type_name(other)
+        ))),
+    }
 }
 
 /// Parses a rule and checks it against `groups`, with messages that name
@@ -603,10 +642,11 @@ fn trust_digest(
     sources: &[CertSource],
     groups: &BTreeMap<String, Vec<String>>,
     require: &str,
-) -> String {
+) -> Result<String> {
+    let unavailable = || "SHA-256 is not available".to_string();
     let mut ctx = HashAlgorithm::SHA256
         .context()
-        .expect("SHA-256 is always available")
+        .context(ErrorKind::Io, unavailable)?
         .for_digest();
     let mut field = |bytes: &[u8]| {
         ctx.update(&(bytes.len() as u64).to_be_bytes());
@@ -630,8 +670,8 @@ fn trust_digest(
         }
     }
     field(require.as_bytes());
-    let digest = ctx.into_digest().expect("SHA-256 digest");
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let digest = ctx.into_digest().context(ErrorKind::Io, unavailable)?;
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ fn info(ident: &str, card: Card<Open>, trust: Option<&Trust>) -> Result<(Card<Op
         .map(|p| p.err_count_pw1())
         .map_err(|e| card_error(ident, e))?;
     let signer = match (trust, &signing) {
-        (Some(t), Some(f)) => owner_of(t, f).map(|(si, _)| t.signer(si).name.clone()),
+        (Some(t), Some(f)) => owner_of(t, f).map(|(s, _)| s.name.clone()),
         _ => None,
     };
     drop(tx);
@@ -411,15 +411,14 @@ pub fn signing_key(trust: &Trust, dir: &Path, ident: Option<&str>) -> Result<Sig
             "card {ident} has no signing key; generate or import one first"
         )));
     };
-    let Some((si, ci)) = owner_of(trust, &fpr) else {
+    let Some((signer, cert)) = owner_of(trust, &fpr) else {
         return Err(Error::sign(format!(
             "refusing to sign: the signing key {fpr} of card {ident} is not in any signer's file in {}, so its signature would not count; add its certificate (gpg --armor --export {fpr}) to {} for the signer it belongs to",
             dir.display(),
             super::signer_file(dir, "NAME")
         )));
     };
-    let signer = trust.signer(si);
-    let cert = signer.certs[ci].clone();
+    let cert = cert.clone();
     let public = cert
         .keys()
         .find(|k| k.key().fingerprint() == fpr)

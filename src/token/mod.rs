@@ -13,7 +13,7 @@ pub mod card;
 
 use crate::error::{clean, Error, Result};
 use crate::sign::SigningKey;
-use crate::trust::Trust;
+use crate::trust::{Signer, Trust};
 use openpgp::cert::amalgamation::ValidAmalgamation as _;
 use openpgp::crypto::mpi;
 use openpgp::packet::key::{PublicParts, UnspecifiedRole};
@@ -40,16 +40,11 @@ pub fn signer_file(trust_dir: &Path, name: &str) -> String {
 }
 
 /// The signer and certificate that hold the key `fpr`, if any.
-pub fn owner_of(trust: &Trust, fpr: &Fingerprint) -> Option<(usize, usize)> {
+pub fn owner_of<'t>(trust: &'t Trust, fpr: &Fingerprint) -> Option<(&'t Signer, &'t Cert)> {
     trust
         .candidates(&KeyID::from(fpr))
-        .iter()
-        .copied()
-        .find(|&(si, ci)| {
-            trust.signer(si).certs[ci]
-                .keys()
-                .any(|k| &k.key().fingerprint() == fpr)
-        })
+        .find(|(_, _, cert)| cert.keys().any(|k| &k.key().fingerprint() == fpr))
+        .map(|(_, signer, cert)| (signer, cert))
 }
 
 /// Is key `fpr` of `cert` able to make a signature that counts now? The
@@ -110,10 +105,10 @@ fn signer_by_email(trust: &Trust, cert: &Cert) -> Option<String> {
 pub fn check_counts(trust: &Trust, dir: &Path, key: &SigningKey) -> Result<String> {
     let fpr = key.fingerprint();
     let shown = dir.display();
-    let Some((si, ci)) = owner_of(trust, &fpr) else {
+    let Some((signer, cert)) = owner_of(trust, &fpr) else {
         let primary = key.cert.fingerprint();
-        let hint = if let Some((si, _)) = owner_of(trust, &primary) {
-            let name = &trust.signer(si).name;
+        let hint = if let Some((owner, _)) = owner_of(trust, &primary) {
+            let name = &owner.name;
             format!(
                 "it is a new key of {name}'s certificate {primary}: add the updated certificate (gpg --armor --export {primary}) to {}",
                 signer_file(dir, name)
@@ -133,8 +128,7 @@ pub fn check_counts(trust: &Trust, dir: &Path, key: &SigningKey) -> Result<Strin
             "refusing to sign: the key {fpr} is not in any signer's file in {shown}, so its signature would not count; {hint}"
         )));
     };
-    let signer = trust.signer(si);
-    usable_for_signing(&signer.certs[ci], &fpr).map_err(|why| {
+    usable_for_signing(cert, &fpr).map_err(|why| {
         Error::sign(format!(
             "refusing to sign: {}'s key {fpr} in {} would not count ({why}); put {}'s current certificate in that file",
             signer.name,
