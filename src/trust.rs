@@ -412,3 +412,27 @@ fn toml_message(text: &str, e: &toml::de::Error) -> String {
         None => msg,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_policy_reads_the_example_policy() {
+        let text = include_str!("../keys/policy.toml");
+        let (groups, environments) = parse_policy(text, "keys/policy.toml").unwrap();
+        assert_eq!(groups["humans"], ["alice", "bob", "carol"]);
+        assert_eq!(environments["prod"], "2 of humans and 1 of pipelines");
+    }
+
+    #[test]
+    fn parse_policy_names_the_file_and_the_line() {
+        let err = parse_policy("[groups]\nhumans = [\"alice\"\n", "p.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("p.toml: line "), "{msg}");
+        let err = parse_policy("[environments.prod]\nrequires = \"1 of x\"\n", "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("requires"), "{err}");
+    }
+}

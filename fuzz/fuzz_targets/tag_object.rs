@@ -1,0 +1,19 @@
+//! Arbitrary bytes as one layer: the strict parser, then the signature
+//! check of whatever parsed against a fixed trust root.
+#![no_main]
+
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use sigtag::{object, verify};
+
+fuzz_target!(|data: &[u8]| {
+    let _ = object::peek_target(data);
+    let Ok(obj) = object::parse(data) else {
+        return;
+    };
+    common::check_object(data, &obj);
+    let layer = common::layer(obj);
+    let outcomes = verify::check_layer(&layer, common::trust(), common::now());
+    assert!(!outcomes.is_empty());
+});
