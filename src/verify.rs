@@ -434,22 +434,9 @@ mod tests {
     #[test]
     fn expiry_applies_from_its_date() {
         let c = cert(Some(10 * DAY));
-        let mut key = signing_key_of(c.clone(), "test").unwrap_or_else(|_| {
-            // The key has expired by now; sign with it anyway, as an
-            // attacker holding the old secret would.
-            let pair = c
-                .keys()
-                .secret()
-                .with_policy(&StandardPolicy::new(), t0() + DAY)
-                .for_signing()
-                .next()
-                .unwrap()
-                .key()
-                .clone()
-                .into_keypair()
-                .unwrap();
-            SigningKey::new(c.clone(), Box::new(pair))
-        });
+        // The key has expired by now; sign with it anyway, as an attacker
+        // holding the old secret would.
+        let mut key = signing_key_at(&c, t0() + DAY);
         let trust = trust_of(&c);
         let before = layer(&mut key, t0() + DAY, "m\n");
         assert!(matches!(
@@ -483,10 +470,16 @@ mod tests {
             .unwrap()
             .build(&mut primary, &c, None)
             .unwrap();
+        let revoked = c.insert_packets(rev).unwrap().0;
+        (revoked.clone(), signing_key_at(&revoked, t0() + DAY))
+    }
+
+    /// The signing key of `c` as it was at `t`, whatever it is now.
+    fn signing_key_at(c: &Cert, t: SystemTime) -> SigningKey {
         let pair = c
             .keys()
             .secret()
-            .with_policy(&StandardPolicy::new(), t0() + DAY)
+            .with_policy(&StandardPolicy::new(), t)
             .for_signing()
             .next()
             .unwrap()
@@ -494,8 +487,7 @@ mod tests {
             .clone()
             .into_keypair()
             .unwrap();
-        let revoked = c.clone().insert_packets(rev).unwrap().0;
-        (revoked.clone(), SigningKey::new(revoked, Box::new(pair)))
+        SigningKey::new(c.clone(), Box::new(pair))
     }
 
     #[test]

@@ -9,33 +9,14 @@
 mod resource_support;
 
 use resource_support::servers::GitDaemon;
-use resource_support::{exec, now, output_parts, Bin, Run, World};
+use resource_support::{exec, now, output_parts, together, Bin, Run, World};
 use serde_json::json;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Barrier;
 
 const ROUNDS: usize = 50;
-
-/// Starts every command at the same moment and waits for all of them.
-fn together(jobs: Vec<(Command, Vec<u8>)>) -> Vec<Run> {
-    let barrier = Barrier::new(jobs.len());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .into_iter()
-            .map(|(cmd, input)| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    barrier.wait();
-                    exec(cmd, &input)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
 
 fn oid(hex: &str) -> git2::Oid {
     git2::Oid::from_str(hex).unwrap()

@@ -238,24 +238,6 @@ fn out_refuses_bad_keys_before_touching_the_remote() {
     .assert_fails(&["there is no tag v2"]);
 }
 
-/// Starts every command at the same moment and waits for all of them.
-fn run_together(jobs: Vec<(std::process::Command, String)>) -> Vec<resource_support::Run> {
-    let barrier = std::sync::Barrier::new(jobs.len());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .into_iter()
-            .map(|(cmd, input)| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    barrier.wait();
-                    resource_support::exec(cmd, input.as_bytes())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
-
 /// One out per key, each putting v1 with that key from its own directory,
 /// all started together.
 fn racing_puts(w: &World, source: &Value, keys: &[&Key]) -> Vec<resource_support::Run> {
@@ -265,10 +247,13 @@ fn racing_puts(w: &World, source: &Value, keys: &[&Key]) -> Vec<resource_support
             let req =
                 json!({"source": source, "params": {"tag": "v1", "signing_key": w.secret(k)}});
             let dir = w.fresh_dir("put");
-            (w.command(Bin::Out, Some(&dir)), req.to_string())
+            (
+                w.command(Bin::Out, Some(&dir)),
+                req.to_string().into_bytes(),
+            )
         })
         .collect();
-    run_together(jobs)
+    resource_support::together(jobs)
 }
 
 /// Two outs with different keys at the same moment. A pre-receive hook

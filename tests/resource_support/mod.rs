@@ -110,6 +110,25 @@ pub fn exec(cmd: Command, input: &[u8]) -> Run {
     Run::from_output(run_with_input(cmd, Some(input)))
 }
 
+/// Starts every command at the same moment (each with its stdin) and waits
+/// for all of them.
+pub fn together(jobs: Vec<(Command, Vec<u8>)>) -> Vec<Run> {
+    let barrier = std::sync::Barrier::new(jobs.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(cmd, input)| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    exec(cmd, &input)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// `{"tag": T, "commit": C}` with exactly those two string fields.
 pub fn version_pair(v: &Value) -> (String, String) {
     let obj = v
