@@ -33,6 +33,7 @@ pub mod demo;
 pub mod error;
 pub mod gate;
 pub mod glob;
+pub mod message;
 pub mod object;
 pub mod problem;
 pub mod remote;

@@ -51,6 +51,11 @@ pub struct Report {
     /// Creation time of the innermost layer (tagger time); not part of the JSON.
     #[serde(skip)]
     pub created: Option<i64>,
+    /// The earliest Signature Expiration Time (seconds since the epoch) of
+    /// the signatures that count: a positive verdict holds no longer than
+    /// that. `None`: no counting signature expires. Not part of the JSON.
+    #[serde(skip)]
+    pub expires: Option<i64>,
 }
 
 /// Formats a time as RFC 3339 in UTC, to the second.
@@ -159,6 +164,7 @@ impl Report {
             problems,
             outer: chain.outer.clone(),
             created: chain.created(),
+            expires: None,
         }
     }
 

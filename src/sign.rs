@@ -237,25 +237,10 @@ fn tagger_for(key: &SigningKey, opts: &LayerOptions, at: SystemTime) -> Result<T
     })
 }
 
-/// Normalises a message the way `git tag` does by default: trailing
-/// whitespace and surrounding blank lines removed, runs of blank lines
-/// collapsed, one final newline.
+/// Normalises a message the way `git tag` does by default; see
+/// [`crate::message::cleanup`].
 pub fn clean_message(msg: &str) -> String {
-    let mut out = String::new();
-    let mut blank = false;
-    for line in msg.lines().map(str::trim_end) {
-        if line.is_empty() {
-            blank = !out.is_empty();
-            continue;
-        }
-        if blank {
-            out.push('\n');
-            blank = false;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+    crate::message::cleanup(msg)
 }
 
 /// The pull request a commit merges, from "Merge pull request #N ..." or a
@@ -511,15 +496,5 @@ mod tests {
         assert_eq!(pull_request_of("Add a feature (#43)"), Some(43));
         assert_eq!(pull_request_of("Add a feature (#x43)"), None);
         assert_eq!(pull_request_of("Fix the thing"), None);
-    }
-
-    #[test]
-    fn cleans_messages_like_git() {
-        assert_eq!(
-            clean_message("\n\nhello  \n\n\n world\n\n"),
-            "hello\n\n world\n"
-        );
-        assert_eq!(clean_message("one"), "one\n");
-        assert_eq!(clean_message("  \n "), "");
     }
 }

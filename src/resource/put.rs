@@ -11,6 +11,7 @@ use super::request::{self, deny_unknown, opt_string, Request, Version};
 use super::{log, metadata_entry, Output};
 use crate::chain;
 use crate::error::{clean, Error, ErrorKind, Result};
+use crate::message::BUILD_VARS;
 use crate::remote;
 use crate::rule::Rule;
 use crate::sign::{self, LayerOptions, Signed, SigningKey};
@@ -26,23 +27,6 @@ pub const MAX_ATTEMPTS: usize = 5;
 
 /// The params `out` accepts.
 pub const PARAMS: &[&str] = &["tag", "from", "signing_key", "require", "message"];
-
-/// The build variables Concourse sets, recorded in the layer's message.
-const BUILD_VARS: &[&str] = &[
-    "BUILD_TEAM_NAME",
-    "BUILD_PIPELINE_NAME",
-    "BUILD_PIPELINE_INSTANCE_VARS",
-    "BUILD_JOB_NAME",
-    "BUILD_NAME",
-    "BUILD_ID",
-    "BUILD_TEAM_ID",
-    "BUILD_PIPELINE_ID",
-    "BUILD_JOB_ID",
-    "BUILD_URL",
-    "BUILD_URL_SHORT",
-    "BUILD_CREATED_BY",
-    "ATC_EXTERNAL_URL",
-];
 
 pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
     let source = &request.source;
@@ -285,14 +269,7 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
     let var = |name: &str| {
         std::env::var(name)
             .ok()
-            .map(|v| {
-                v.chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect::<String>()
-                    .trim()
-                    .to_string()
-            })
-            .filter(|v| !v.is_empty())
+            .and_then(|v| crate::message::one_line(&v))
     };
     let mut text = match message {
         Some(m) => m,

@@ -1,0 +1,174 @@
+//! Layer messages: the free text a person or a pipeline writes, and the
+//! trailers sigtag writes itself.
+//!
+//! Invariants of a message that [`free_text`] accepted:
+//! - it holds no control character but newline and tab, and no invisible
+//!   formatting character (bidirectional overrides, zero-width spaces), so
+//!   nothing in it can repaint a terminal or reorder what a reader sees;
+//! - it is cleaned up as `git tag` does by default ([`cleanup`]);
+//! - no line of it looks like a trailer sigtag writes ([`is_machine_line`]):
+//!   whatever reads build or transition trailers reads only lines that
+//!   sigtag wrote, which it puts in the message's last paragraph, after
+//!   the free text.
+//!
+//! Pure: no I/O.
+
+/// The prefix of every `Key: value` trailer sigtag writes
+/// (`Sigtag-Tested-From: <commit>`, ...).
+pub const TRAILER_PREFIX: &str = "Sigtag-";
+
+/// Lines a pipeline's layer carries to name the build that made it:
+/// `NAME=value` for these names, and `Build: URL`.
+pub const BUILD_VARS: &[&str] = &[
+    "BUILD_TEAM_NAME",
+    "BUILD_PIPELINE_NAME",
+    "BUILD_PIPELINE_INSTANCE_VARS",
+    "BUILD_JOB_NAME",
+    "BUILD_NAME",
+    "BUILD_ID",
+    "BUILD_TEAM_ID",
+    "BUILD_PIPELINE_ID",
+    "BUILD_JOB_ID",
+    "BUILD_URL",
+    "BUILD_URL_SHORT",
+    "BUILD_CREATED_BY",
+    "ATC_EXTERNAL_URL",
+];
+
+/// Characters that change how text is shown without being seen:
+/// bidirectional embeddings, overrides and isolates, zero-width spaces and
+/// joiners, the byte-order mark.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{FEFF}'
+        | '\u{061C}')
+}
+
+/// Replaces every control character but newline and tab by a space and
+/// drops invisible formatting characters; CR LF becomes LF.
+pub fn sanitize(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| !invisible(*c))
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// A single-line value (a build variable): sanitized, newlines and tabs
+/// made spaces, trimmed; `None` when nothing is left.
+pub fn one_line(value: &str) -> Option<String> {
+    let v: String = sanitize(value)
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect();
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// Normalises a message the way `git tag` does by default: trailing
+/// whitespace and surrounding blank lines removed, runs of blank lines
+/// collapsed, one final newline.
+pub fn cleanup(msg: &str) -> String {
+    let mut out = String::new();
+    let mut blank = false;
+    for line in msg.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank = !out.is_empty();
+            continue;
+        }
+        if blank {
+            out.push('\n');
+            blank = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Does this line look like one sigtag writes itself: `Sigtag-Key: ...`,
+/// `Build: ...`, or `BUILD_...=` / `ATC_EXTERNAL_URL=`? Case and leading
+/// white space do not matter.
+pub fn is_machine_line(line: &str) -> bool {
+    let l = line.trim_start();
+    let key_before = |sep: char| l.split_once(sep).map(|(k, _)| k.trim_end());
+    if let Some(key) = key_before(':') {
+        let lower = key.to_ascii_lowercase();
+        if lower == "build" || lower.starts_with(&TRAILER_PREFIX.to_ascii_lowercase()) {
+            return true;
+        }
+    }
+    if let Some(key) = key_before('=') {
+        let upper = key.to_ascii_uppercase();
+        if upper.starts_with("BUILD_") || BUILD_VARS.contains(&upper.as_str()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Free text for a layer's message (`-m`, `params.message`): sanitized
+/// and cleaned up. A line that looks like a trailer sigtag writes is
+/// refused; the error is the reason, for the caller to put in a sentence
+/// that names the field.
+pub fn free_text(text: &str) -> Result<String, String> {
+    let clean = cleanup(&sanitize(text));
+    if let Some((i, line)) = clean.lines().enumerate().find(|(_, l)| is_machine_line(l)) {
+        let shown: String = line.chars().take(40).collect();
+        return Err(format!(
+            "line {} (\"{shown}\") looks like a trailer sigtag writes itself; remove it, sigtag adds those lines",
+            i + 1
+        ));
+    }
+    Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_messages_like_git() {
+        assert_eq!(cleanup("\n\nhello  \n\n\n world\n\n"), "hello\n\n world\n");
+        assert_eq!(cleanup("one"), "one\n");
+        assert_eq!(cleanup("  \n "), "");
+    }
+
+    #[test]
+    fn removes_what_repaints_or_hides() {
+        assert_eq!(
+            free_text("ok\x1b[2J\r\nnext\rline\u{202E}txt\u{200B}\n").unwrap(),
+            "ok [2J\nnext linetxt\n"
+        );
+        assert_eq!(one_line(" a\nb\tc\x07 ").as_deref(), Some("a b c"));
+        assert_eq!(one_line(" \x1b "), None);
+    }
+
+    #[test]
+    fn refuses_lines_that_fake_trailers() {
+        for fake in [
+            "release\n\nBUILD_PIPELINE_NAME=prod\n",
+            "release\nbuild_job_name = deploy\n",
+            "release\n  Sigtag-Tested-From: 0123\n",
+            "release\nsigtag-emergency: yes\n",
+            "release\nBuild: https://ci.example.org/builds/1\n",
+            "ATC_EXTERNAL_URL=https://ci\n",
+        ] {
+            let err = free_text(fake).unwrap_err();
+            assert!(err.contains("looks like a trailer sigtag writes"), "{fake:?}: {err}");
+        }
+        assert_eq!(
+            free_text("Release notes: see BUILD.md\nBuilder = alice\n").unwrap(),
+            "Release notes: see BUILD.md\nBuilder = alice\n"
+        );
+    }
+}
