@@ -158,12 +158,13 @@ fn a_tag_that_never_satisfies_never_appears() {
 }
 
 #[test]
-fn a_moved_tag_gives_only_the_latest() {
+fn a_moved_tag_gives_only_newer_versions() {
     let w = World::new();
     let (t, c1, c2, source) = v1_then_v2(&w);
     assert_eq!(w.check(&source, Some(("v1", &c1))).tags(), vec!["v1", "v2"]);
 
-    // v1 is re-made on another commit, dated before v2.
+    // v1 is re-made on another commit by both signers, dated after the old
+    // v1 and before v2: a newer version than the one the check is given.
     let (a, b) = (w.key("alice"), w.key("bob"));
     let c3 = w.commit("app", "3\n", "three");
     w.srv(&["tag", "-d", "v1"]);
@@ -171,28 +172,50 @@ fn a_moved_tag_gives_only_the_latest() {
     let run = w.check(&source, Some(("v1", &c1)));
     assert_eq!(
         run.versions(),
-        vec![("v2".to_string(), c2.clone())],
-        "only the latest: {}",
+        vec![
+            ("v1".to_string(), c3.clone()),
+            ("v2".to_string(), c2.clone())
+        ],
+        "newer versions only, the old v1 not among them: {}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("now points at another commit"),
+        run.stderr.contains(&format!(
+            "sigtag: tag v1 now points at commit {c3}, not at {c1}; returning only the satisfying versions newer than it"
+        )),
         "{}",
         run.stderr
     );
 }
 
 #[test]
-fn a_deleted_tag_vanishes() {
+fn a_deleted_tag_gives_no_older_version() {
     let w = World::new();
     let (_, c1, c2, source) = v1_then_v2(&w);
     assert_eq!(w.check(&source, None).tags(), vec!["v2"]);
 
     w.srv(&["tag", "-d", "v2"]);
-    assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
+    // A first check knows no version yet: the latest is v1.
+    assert_eq!(
+        w.check(&source, None).versions(),
+        vec![("v1".to_string(), c1)]
+    );
+    // From v2, v1 is older: nothing.
     let run = w.check(&source, Some(("v2", &c2)));
-    assert_eq!(run.versions(), vec![("v1".to_string(), c1)]);
-    assert!(run.stderr.contains("v2 no longer exists"), "{}", run.stderr);
+    assert_eq!(run.versions(), vec![]);
+    assert!(
+        run.stderr.contains(
+            "sigtag: tag v2 no longer exists; returning only the satisfying versions newer than it"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("1 tag: 0 verified now, 1 from the cache; 0 versions for \"2 of humans\", 1 not returned (1 older than v2)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
