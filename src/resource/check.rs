@@ -3,13 +3,25 @@
 //! Only tags that satisfy `source.require` become versions, ordered by the
 //! creation time of their innermost layer (ties by name). Without a version:
 //! the latest. With one: it (if it still satisfies) and every newer
-//! satisfying tag, none skipped; if its tag vanished or moved to another
-//! commit, just the latest.
+//! satisfying tag, none skipped, and never an older one. If its tag
+//! vanished, moved or stopped satisfying, only the satisfying tags newer
+//! than where it stood when a check returned it (the cache remembers); a
+//! version that cannot be placed so gives no version at all, and the log
+//! says how to go on. A chain that is refused now never places a version:
+//! anyone who can push can write an inner layer with any date.
+//!
+//! The log names every refused tag with its reason, and every other tag
+//! not returned that is new since the last check (a `(name, outer object)`
+//! pair the cache had not seen), with why: older than the given version,
+//! not the latest on a first check, or withheld because the version cannot
+//! be placed. At most [`MAX_NAMED`] tags are named; the summary line counts
+//! them all. [`select`] decides all of this without any I/O.
 //!
 //! Reading a chain is cheap, verifying its signatures is not, so only the
 //! tags that can be in the answer are verified: with a version, those not
 //! older than it; without one, the newest first until one satisfies.
-//! Positive verdicts are cached, so each chain is verified once.
+//! Positive verdicts are cached until their earliest counting signature
+//! expires, so each chain is verified once.
 //!
 //! A check holds the name, outer object id and a few fields of every tag,
 //! never all tag objects at once: a chain is read when it is needed, by a
