@@ -158,12 +158,13 @@ fn a_tag_that_never_satisfies_never_appears() {
 }
 
 #[test]
-fn a_moved_tag_gives_only_the_latest() {
+fn a_moved_tag_gives_only_newer_versions() {
     let w = World::new();
     let (t, c1, c2, source) = v1_then_v2(&w);
     assert_eq!(w.check(&source, Some(("v1", &c1))).tags(), vec!["v1", "v2"]);
 
-    // v1 is re-made on another commit, dated before v2.
+    // v1 is re-made on another commit by both signers, dated after the old
+    // v1 and before v2: a newer version than the one the check is given.
     let (a, b) = (w.key("alice"), w.key("bob"));
     let c3 = w.commit("app", "3\n", "three");
     w.srv(&["tag", "-d", "v1"]);
@@ -171,28 +172,50 @@ fn a_moved_tag_gives_only_the_latest() {
     let run = w.check(&source, Some(("v1", &c1)));
     assert_eq!(
         run.versions(),
-        vec![("v2".to_string(), c2.clone())],
-        "only the latest: {}",
+        vec![
+            ("v1".to_string(), c3.clone()),
+            ("v2".to_string(), c2.clone())
+        ],
+        "newer versions only, the old v1 not among them: {}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("now points at another commit"),
+        run.stderr.contains(&format!(
+            "sigtag: tag v1 now points at commit {c3}, not at {c1}; returning only the satisfying versions newer than it"
+        )),
         "{}",
         run.stderr
     );
 }
 
 #[test]
-fn a_deleted_tag_vanishes() {
+fn a_deleted_tag_gives_no_older_version() {
     let w = World::new();
     let (_, c1, c2, source) = v1_then_v2(&w);
     assert_eq!(w.check(&source, None).tags(), vec!["v2"]);
 
     w.srv(&["tag", "-d", "v2"]);
-    assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
+    // A first check knows no version yet: the latest is v1.
+    assert_eq!(
+        w.check(&source, None).versions(),
+        vec![("v1".to_string(), c1)]
+    );
+    // From v2, v1 is older: nothing.
     let run = w.check(&source, Some(("v2", &c2)));
-    assert_eq!(run.versions(), vec![("v1".to_string(), c1)]);
-    assert!(run.stderr.contains("v2 no longer exists"), "{}", run.stderr);
+    assert_eq!(run.versions(), vec![]);
+    assert!(
+        run.stderr.contains(
+            "sigtag: tag v2 no longer exists; returning only the satisfying versions newer than it"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("1 tag: 0 verified now, 1 from the cache; 0 versions for \"2 of humans\", 1 not returned (1 older than v2)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -352,4 +375,87 @@ fn the_sigtag_binary_takes_its_role_from_its_name() {
     assert!(dest.join(".git/sigtag/report.json").exists());
     let put = run("out", Some(&dest), json!({"source": source, "params": {}}));
     put.assert_fails(&["params.tag", "params.from"]);
+}
+
+#[test]
+fn a_cached_verdict_ends_when_its_signature_expires() {
+    let w = World::new();
+    let a = w.key("alice");
+    let c1 = w.commit("app", "1\n", "one");
+    let signed_at = now();
+    // alice's signature, the only one that counts, expires in 20 seconds.
+    w.tag_signed_gpg(&a, "v1", &c1, None, &["--default-sig-expire", "seconds=20"]);
+    let source = w.standard_source(&w.file_uri(), "1 of humans");
+
+    let first = w.check(&source, None);
+    assert_eq!(first.versions(), vec![("v1".to_string(), c1.clone())]);
+    assert!(
+        now() < signed_at + 20,
+        "the first check must end before the signature expires; the machine is too slow"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(
+        u64::try_from(signed_at + 22 - now()).unwrap_or(0),
+    ));
+
+    // The same container: the cached verdict has ended, v1 is verified
+    // again and refused.
+    let run = w.check(&source, None);
+    assert_eq!(run.versions(), vec![], "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("sigtag: the cached verdict on v1 ended at ")
+                && l.ends_with(
+                    ", when its earliest counting signature expired; verifying it again"
+                )
+        ),
+        "{}",
+        run.stderr
+    );
+    let skip = resource_support::skipping_lines(&run.stderr, "v1");
+    assert_eq!(skip.len(), 1, "{}", run.stderr);
+    assert!(
+        skip[0].starts_with("sigtag: skipping v1: does not meet \"1 of humans\": needs ")
+            && skip[0].contains("; not counted: layer 1: ")
+            && skip[0].contains("expire"),
+        "the log names why: {}",
+        run.stderr
+    );
+    // From v1 itself: not returned, and nothing older either.
+    let run = w.check(&source, Some(("v1", &c1)));
+    assert_eq!(run.versions(), vec![], "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "sigtag: tag v1 no longer satisfies \"1 of humans\"; returning only the satisfying versions newer than it"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_log_names_at_most_fifty_tags_then_counts() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], now() - 100);
+    for i in 0..55 {
+        w.srv(&["tag", &format!("lt-{i:02}"), &c1]);
+    }
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let run = w.check(&source, None);
+    assert_eq!(run.versions(), vec![("v1".to_string(), c1)]);
+    let named = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("sigtag: skipping lt-"))
+        .count();
+    assert_eq!(named, 50, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.trim_end().lines().collect();
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            "sigtag: ... and 5 more",
+            "sigtag: 56 tags: 1 verified now, 0 from the cache; 1 version for \"2 of humans\", 55 not returned (55 refused)",
+        ]
+    );
 }

@@ -1,24 +1,40 @@
 //! What a check container keeps between checks, under `$TMPDIR` (or /tmp):
 //!
 //! ```text
-//! sigtag-resource/<sha256(uri)>/repo.git       bare repository: tags and the commits they name
+//! sigtag-resource/<sha256(uri)>/repo.git           bare repository: tags and the commits they name
+//! sigtag-resource/<sha256(uri)>/chains             commit and creation time of every chain read
 //! sigtag-resource/<sha256(uri)>/verdicts-<digest>  positive verdicts for one trust configuration
-//! sigtag-resource/<sha256(uri)>/chains         commit and creation time of every chain read
+//! sigtag-resource/<sha256(uri)>/returned-<digest>  the versions check returned, and where they stood
+//! sigtag-resource/<sha256(uri)>/seen-<digest>      the (tag, outer object) pairs the last check saw
 //! ```
 //!
 //! A verdict is kept only when the tag satisfied the rule. It is keyed by
 //! the outer tag object id (which fixes every layer below it, since each
 //! layer names its target by id) and the tag's name, under the digest of
-//! the trust configuration. A positive verdict cannot expire: signatures
-//! are judged at their own creation time, and the only clock-dependent
-//! check (a signature dated in the future) can only turn a "no" into a
-//! "yes". Negative verdicts are never kept.
+//! the trust configuration. It holds no longer than the earliest Signature
+//! Expiration Time of the signatures that counted: that time is stored with
+//! it, and an entry whose time has come counts as absent, so the tag is
+//! verified again (and refused, since a signature past its expiration time
+//! counts for nothing). Nothing else about a verdict depends on the clock:
+//! signatures are judged at their own creation time, and a signature dated
+//! in the future can only turn a "no" into a "yes". Negative verdicts are
+//! never kept.
+//!
+//! The memory of returned versions lets a check place the version it is
+//! given when that version's tag was deleted, moved or spoilt: its entries
+//! come only from chains that satisfied the rule when they were returned,
+//! never from one that is rejected now, whose inner layer anyone who can
+//! push could have written with any date. It keeps the newest
+//! [`MAX_RETURNED`] versions.
+//!
+//! Each table is one file written atomically; an old or damaged file counts
+//! as empty.
 
 use crate::error::{clean, Context as _, Error, ErrorKind, Result};
 use git2::Repository;
 use openpgp::types::HashAlgorithm;
 use sequoia_openpgp as openpgp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -51,13 +67,148 @@ fn private_dir(path: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot create {}: {e}", path.display())))
 }
 
-/// A positive verdict.
+/// What reading a well-formed chain found. It depends on the objects
+/// alone: the outer tag object fixes every layer below it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub struct Chained {
     pub tag: String,
     pub commit: String,
     /// Tagger time of the innermost layer.
     pub created: i64,
+}
+
+/// A positive verdict: the chain satisfied the rule, until `expires`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub chain: Chained,
+    /// The earliest expiration time (seconds since the epoch) of the
+    /// signatures that counted; `None` when none of them expires.
+    pub expires: Option<i64>,
+}
+
+impl Verdict {
+    /// Does the verdict still hold at `now` (seconds since the epoch)?
+    pub fn holds_at(&self, now: i64) -> bool {
+        self.expires.is_none_or(|t| t > now)
+    }
+}
+
+/// The verdict cache of one trust configuration, as loaded.
+#[derive(Debug, Default)]
+pub struct Verdicts {
+    /// By outer tag object: the verdicts that still hold.
+    pub live: HashMap<String, Verdict>,
+    /// By outer tag object: the verdicts whose time is up. They count as
+    /// absent; they are kept apart only so that the log can say why a tag
+    /// is verified again.
+    pub expired: HashMap<String, Verdict>,
+}
+
+/// The versions a check returned, `(tag, commit)` to the creation time of
+/// the innermost layer it had then: where each version stood, even after
+/// its tag is deleted, moved or spoilt.
+pub type Returned = HashMap<(String, String), i64>;
+
+/// Every `(tag, outer object)` pair the last check saw, as
+/// `(tag, outer or "-")`.
+pub type Seen = HashSet<(String, String)>;
+
+/// The most versions [`Cache::save_returned`] keeps: the newest ones.
+/// Concourse starts a check from its latest version, so the memory only
+/// needs the last few.
+pub const MAX_RETURNED: usize = 1024;
+
+/// First lines of the tables that carry one. A file without the right one
+/// (written by an older sigtag, or damaged) counts as empty.
+const VERDICTS_HEADER: &str = "# sigtag verdicts 2";
+const RETURNED_HEADER: &str = "# sigtag returned 1";
+const SEEN_HEADER: &str = "# sigtag seen 1";
+
+/// The tab-separated fields of each line of `text`, which must all have
+/// `fields` of them, after the `header` line when there is one; `None` when
+/// anything is amiss.
+fn parse_table<'t>(
+    text: &'t str,
+    header: Option<&str>,
+    fields: usize,
+) -> Option<Vec<Vec<&'t str>>> {
+    let mut lines = text.lines();
+    if let Some(h) = header {
+        if lines.next()? != h {
+            return None;
+        }
+    }
+    lines
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            (f.len() == fields && f.iter().all(|x| !x.is_empty())).then_some(f)
+        })
+        .collect()
+}
+
+/// `fields[i]`, or "" (which no parser accepts) when absent.
+fn field<'t>(fields: &[&'t str], i: usize) -> &'t str {
+    fields.get(i).copied().unwrap_or("")
+}
+
+/// Parses a verdict table; `None` when it is not one.
+fn parse_verdicts(text: &str) -> Option<HashMap<String, Verdict>> {
+    let mut out = HashMap::new();
+    for f in parse_table(text, Some(VERDICTS_HEADER), 5)? {
+        let created = field(&f, 3).parse().ok()?;
+        let expires = match field(&f, 4) {
+            "-" => None,
+            t => Some(t.parse().ok()?),
+        };
+        out.insert(
+            field(&f, 0).to_string(),
+            Verdict {
+                chain: Chained {
+                    tag: field(&f, 1).to_string(),
+                    commit: field(&f, 2).to_string(),
+                    created,
+                },
+                expires,
+            },
+        );
+    }
+    Some(out)
+}
+
+/// Parses the chain index; `None` when it is not one.
+fn parse_chains(text: &str) -> Option<HashMap<String, Chained>> {
+    let mut out = HashMap::new();
+    for f in parse_table(text, None, 4)? {
+        out.insert(
+            field(&f, 0).to_string(),
+            Chained {
+                tag: field(&f, 1).to_string(),
+                commit: field(&f, 2).to_string(),
+                created: field(&f, 3).parse().ok()?,
+            },
+        );
+    }
+    Some(out)
+}
+
+fn parse_returned(text: &str) -> Option<Returned> {
+    let mut out = Returned::new();
+    for f in parse_table(text, Some(RETURNED_HEADER), 3)? {
+        out.insert(
+            (field(&f, 0).to_string(), field(&f, 1).to_string()),
+            field(&f, 2).parse().ok()?,
+        );
+    }
+    Some(out)
+}
+
+fn parse_seen(text: &str) -> Option<Seen> {
+    Some(
+        parse_table(text, Some(SEEN_HEADER), 2)?
+            .into_iter()
+            .map(|f| (field(&f, 0).to_string(), field(&f, 1).to_string()))
+            .collect(),
+    )
 }
 
 /// The cache of one repository (one URI).
@@ -188,93 +339,134 @@ impl Cache {
         format!("verdicts-{digest}")
     }
 
-    /// The positive verdicts under this trust digest, by outer tag object.
-    /// A damaged file counts as empty.
-    pub fn verdicts(&self, digest: &str) -> HashMap<String, Verdict> {
-        self.load(&Self::verdicts_name(digest))
+    /// The positive verdicts under this trust digest, by outer tag object,
+    /// split at `now` (seconds since the epoch) into those that still hold
+    /// and those whose earliest signature has expired. An old or damaged
+    /// file counts as empty.
+    pub fn verdicts(&self, digest: &str, now: i64) -> Verdicts {
+        let all = self
+            .read(&Self::verdicts_name(digest))
+            .and_then(|t| parse_verdicts(&t))
+            .unwrap_or_default();
+        let (live, expired) = all.into_iter().partition(|(_, v)| v.holds_at(now));
+        Verdicts { live, expired }
     }
 
-    /// Replaces the verdicts of this digest (atomically) and drops those
-    /// of other trust configurations.
+    /// Replaces the verdicts of this digest (atomically) and drops every
+    /// table of other trust configurations.
     pub fn save_verdicts<'a>(
         &self,
         digest: &str,
         verdicts: impl IntoIterator<Item = (&'a String, &'a Verdict)>,
     ) -> Result<()> {
-        let name = Self::verdicts_name(digest);
-        self.save(&name, verdicts)?;
-        if let Ok(entries) = fs::read_dir(&self.dir) {
-            for entry in entries.flatten() {
-                let file = entry.file_name();
-                let file = file.to_string_lossy();
-                if file.starts_with("verdicts-") && *file != *name {
-                    let _ = fs::remove_file(entry.path());
-                }
+        let mut text = format!("{VERDICTS_HEADER}\n");
+        for (outer, v) in verdicts {
+            let expires = v.expires.map_or_else(|| "-".to_string(), |t| t.to_string());
+            // Tag names cannot hold tabs or newlines (git refuses control
+            // characters in ref names).
+            text.push_str(&format!(
+                "{outer}\t{}\t{}\t{}\t{expires}\n",
+                v.chain.tag, v.chain.commit, v.chain.created
+            ));
+        }
+        self.save(&Self::verdicts_name(digest), &text)?;
+        self.drop_other_digests(digest);
+        Ok(())
+    }
+
+    /// Removes the tables kept for other trust configurations than `digest`.
+    fn drop_other_digests(&self, digest: &str) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            let file = file.to_string_lossy();
+            let other = ["verdicts-", "returned-", "seen-"].iter().any(|p| {
+                file.strip_prefix(p)
+                    .is_some_and(|rest| rest != digest && !rest.is_empty())
+            });
+            if other {
+                let _ = fs::remove_file(entry.path());
             }
         }
-        Ok(())
     }
 
     /// What reading a chain found, for every well-formed chain read
     /// before: its name, commit and innermost layer's time, by outer tag
     /// object. This depends on the objects alone (an outer object fixes
     /// every layer below it), not on the trust configuration, and lets a
-    /// check order the tags without reading them again.
-    pub fn chains(&self) -> HashMap<String, Verdict> {
-        self.load("chains")
+    /// check order the tags without reading them again. It says nothing
+    /// about signatures, so it never places a version (see `returned`).
+    pub fn chains(&self) -> HashMap<String, Chained> {
+        self.read("chains")
+            .and_then(|t| parse_chains(&t))
+            .unwrap_or_default()
     }
 
     pub fn save_chains<'a>(
         &self,
-        chains: impl IntoIterator<Item = (&'a String, &'a Verdict)>,
+        chains: impl IntoIterator<Item = (&'a String, &'a Chained)>,
     ) -> Result<()> {
-        self.save("chains", chains)
+        let mut text = String::new();
+        for (outer, c) in chains {
+            text.push_str(&format!(
+                "{outer}\t{}\t{}\t{}\n",
+                c.tag, c.commit, c.created
+            ));
+        }
+        self.save("chains", &text)
     }
 
-    fn load(&self, name: &str) -> HashMap<String, Verdict> {
-        let Ok(text) = fs::read_to_string(self.dir.join(name)) else {
-            return HashMap::new();
-        };
-        let mut out = HashMap::new();
-        for line in text.lines() {
-            let mut f = line.split('\t');
-            let (Some(outer), Some(tag), Some(commit), Some(created), None) =
-                (f.next(), f.next(), f.next(), f.next(), f.next())
-            else {
-                return HashMap::new();
-            };
-            let Ok(created) = created.parse() else {
-                return HashMap::new();
-            };
-            out.insert(
-                outer.to_string(),
-                Verdict {
-                    tag: tag.to_string(),
-                    commit: commit.to_string(),
-                    created,
-                },
-            );
+    /// The versions checks under this trust digest returned, with where
+    /// each stood. An old or damaged file counts as empty.
+    pub fn returned(&self, digest: &str) -> Returned {
+        self.read(&format!("returned-{digest}"))
+            .and_then(|t| parse_returned(&t))
+            .unwrap_or_default()
+    }
+
+    /// Replaces the memory of returned versions, keeping the newest
+    /// [`MAX_RETURNED`] (by creation time, then name).
+    pub fn save_returned(&self, digest: &str, returned: &Returned) -> Result<()> {
+        let mut rows: Vec<(&(String, String), &i64)> = returned.iter().collect();
+        rows.sort_by(|a, b| (b.1, &b.0).cmp(&(a.1, &a.0)));
+        rows.truncate(MAX_RETURNED);
+        let mut text = format!("{RETURNED_HEADER}\n");
+        for ((tag, commit), created) in rows {
+            text.push_str(&format!("{tag}\t{commit}\t{created}\n"));
         }
-        out
+        self.save(&format!("returned-{digest}"), &text)
+    }
+
+    /// The `(tag, outer)` pairs the last check under this digest saw; an old
+    /// or damaged file counts as empty (every tag is then new).
+    pub fn seen(&self, digest: &str) -> Seen {
+        self.read(&format!("seen-{digest}"))
+            .and_then(|t| parse_seen(&t))
+            .unwrap_or_default()
+    }
+
+    pub fn save_seen<'a>(
+        &self,
+        digest: &str,
+        seen: impl IntoIterator<Item = &'a (String, String)>,
+    ) -> Result<()> {
+        let mut text = format!("{SEEN_HEADER}\n");
+        for (tag, outer) in seen {
+            text.push_str(&format!("{tag}\t{outer}\n"));
+        }
+        self.save(&format!("seen-{digest}"), &text)
+    }
+
+    fn read(&self, name: &str) -> Option<String> {
+        fs::read_to_string(self.dir.join(name)).ok()
     }
 
     /// Writes a table atomically (a temporary file renamed into place).
-    fn save<'a>(
-        &self,
-        name: &str,
-        entries: impl IntoIterator<Item = (&'a String, &'a Verdict)>,
-    ) -> Result<()> {
+    fn save(&self, name: &str, text: &str) -> Result<()> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.{}", std::process::id()));
-        let mut text = String::new();
-        for (outer, v) in entries {
-            // Tag names cannot hold tabs or newlines (git refuses control
-            // characters in ref names).
-            text.push_str(&format!(
-                "{outer}\t{}\t{}\t{}\n",
-                v.tag, v.commit, v.created
-            ));
-        }
         let write = || -> std::io::Result<()> {
             let mut f = fs::OpenOptions::new()
                 .write(true)
@@ -289,5 +481,125 @@ impl Cache {
             let _ = fs::remove_file(&tmp);
             Error::io(format!("cannot write {}: {e}", path.display()))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> (tempfile::TempDir, Cache) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache {
+            dir: dir.path().to_path_buf(),
+        };
+        (dir, cache)
+    }
+
+    fn verdict(tag: &str, expires: Option<i64>) -> Verdict {
+        Verdict {
+            chain: Chained {
+                tag: tag.to_string(),
+                commit: "c".repeat(40),
+                created: 1_700_000_000,
+            },
+            expires,
+        }
+    }
+
+    #[test]
+    fn a_verdict_holds_until_its_earliest_signature_expires() {
+        let (_d, cache) = cache();
+        let table: HashMap<String, Verdict> = [
+            ("a".repeat(40), verdict("v1", Some(2_000))),
+            ("b".repeat(40), verdict("v2", None)),
+        ]
+        .into_iter()
+        .collect();
+        cache.save_verdicts("d1", table.iter()).unwrap();
+
+        let before = cache.verdicts("d1", 1_999);
+        assert_eq!(before.live, table, "stored with its expiry");
+        assert!(before.expired.is_empty());
+        let at = cache.verdicts("d1", 2_000);
+        assert_eq!(at.live.len(), 1);
+        assert!(at.live.contains_key(&"b".repeat(40)), "no expiry: holds");
+        assert_eq!(
+            at.expired.get(&"a".repeat(40)),
+            Some(&verdict("v1", Some(2_000))),
+            "at its expiration time it no longer holds"
+        );
+        // Another digest sees nothing.
+        assert!(cache.verdicts("d2", 0).live.is_empty());
+    }
+
+    #[test]
+    fn an_old_or_damaged_verdict_file_counts_as_empty() {
+        let (_d, cache) = cache();
+        let outer = "a".repeat(40);
+        let commit = "c".repeat(40);
+        // The format before expiry times: no header, four fields.
+        fs::write(
+            cache.dir.join("verdicts-d1"),
+            format!("{outer}\tv1\t{commit}\t1700000000\n"),
+        )
+        .unwrap();
+        assert!(cache.verdicts("d1", 0).live.is_empty());
+        for damaged in [
+            format!("{VERDICTS_HEADER}\n{outer}\tv1\t{commit}\t1700000000\n"),
+            format!("{VERDICTS_HEADER}\n{outer}\tv1\t{commit}\t1700000000\tsoon\n"),
+            format!("{VERDICTS_HEADER}\n{outer}\tv1\t{commit}\tx\t-\n"),
+            format!("{VERDICTS_HEADER}\n{outer}\t\t{commit}\t1\t-\n"),
+            "garbage".to_string(),
+        ] {
+            fs::write(cache.dir.join("verdicts-d1"), &damaged).unwrap();
+            let v = cache.verdicts("d1", 0);
+            assert!(v.live.is_empty() && v.expired.is_empty(), "{damaged:?}");
+        }
+        // The chain index keeps its format.
+        fs::write(
+            cache.dir.join("chains"),
+            format!("{outer}\tv1\t{commit}\t1700000000\n"),
+        )
+        .unwrap();
+        assert_eq!(cache.chains().get(&outer), Some(&verdict("v1", None).chain));
+    }
+
+    #[test]
+    fn the_memory_of_returned_versions_keeps_the_newest() {
+        let (_d, cache) = cache();
+        let mut returned = Returned::new();
+        for i in 0..(MAX_RETURNED as i64 + 10) {
+            returned.insert((format!("v{i}"), "c".repeat(40)), 1_000 + i);
+        }
+        cache.save_returned("d1", &returned).unwrap();
+        let back = cache.returned("d1");
+        assert_eq!(back.len(), MAX_RETURNED);
+        assert!(!back.contains_key(&("v9".to_string(), "c".repeat(40))));
+        assert_eq!(
+            back.get(&(format!("v{}", MAX_RETURNED + 9), "c".repeat(40))),
+            Some(&(1_000 + MAX_RETURNED as i64 + 9))
+        );
+        fs::write(cache.dir.join("returned-d1"), "v1\tc\t1\n").unwrap();
+        assert!(cache.returned("d1").is_empty(), "no header: empty");
+    }
+
+    #[test]
+    fn the_seen_pairs_and_other_digests() {
+        let (_d, cache) = cache();
+        let seen: Seen = [
+            ("v1".to_string(), "a".repeat(40)),
+            ("v2".into(), "-".into()),
+        ]
+        .into_iter()
+        .collect();
+        cache.save_seen("d1", &seen).unwrap();
+        cache.save_returned("d1", &Returned::new()).unwrap();
+        assert_eq!(cache.seen("d1"), seen);
+        // Saving the verdicts of another configuration drops these.
+        cache.save_verdicts("d2", std::iter::empty()).unwrap();
+        assert!(cache.seen("d1").is_empty());
+        assert!(!cache.dir.join("returned-d1").exists());
+        assert!(cache.dir.join("verdicts-d2").exists());
     }
 }

@@ -3,13 +3,25 @@
 //! Only tags that satisfy `source.require` become versions, ordered by the
 //! creation time of their innermost layer (ties by name). Without a version:
 //! the latest. With one: it (if it still satisfies) and every newer
-//! satisfying tag, none skipped; if its tag vanished or moved to another
-//! commit, just the latest.
+//! satisfying tag, none skipped, and never an older one. If its tag
+//! vanished, moved or stopped satisfying, only the satisfying tags newer
+//! than where it stood when a check returned it (the cache remembers); a
+//! version that cannot be placed so gives no version at all, and the log
+//! says how to go on. A chain that is refused now never places a version:
+//! anyone who can push can write an inner layer with any date.
+//!
+//! The log names every refused tag with its reason, and every other tag
+//! not returned that is new since the last check (a `(name, outer object)`
+//! pair the cache had not seen), with why: older than the given version,
+//! not the latest on a first check, or withheld because the version cannot
+//! be placed. At most [`MAX_NAMED`] tags are named; the summary line counts
+//! them all. [`select`] decides all of this without any I/O.
 //!
 //! Reading a chain is cheap, verifying its signatures is not, so only the
 //! tags that can be in the answer are verified: with a version, those not
 //! older than it; without one, the newest first until one satisfies.
-//! Positive verdicts are cached, so each chain is verified once.
+//! Positive verdicts are cached until their earliest counting signature
+//! expires, so each chain is verified once.
 //!
 //! A check holds the name, outer object id and a few fields of every tag,
 //! never all tag objects at once: a chain is read when it is needed, by a
@@ -22,7 +34,7 @@
 //! is cached and the check fails with one sentence; the next check goes on
 //! from there.
 
-use super::cache::{Cache, Verdict};
+use super::cache::{Cache, Chained, Seen, Verdict};
 use super::request::{Request, Source, Version, ENVIRONMENT};
 use super::{log, refused_reason};
 use crate::chain::{self, Chain};
@@ -43,24 +55,23 @@ struct Candidate {
     name: String,
     /// The outer tag object (or whatever the ref points at).
     outer: Option<String>,
-    /// The cached positive verdict, when there is one.
+    /// The cached positive verdict, when there is one that still holds.
     verdict: Option<Verdict>,
     /// Commit and creation time of a well-formed chain: from the verdict,
     /// the chain index, or reading the chain.
-    meta: Option<Verdict>,
+    meta: Option<Chained>,
     /// Why the chain is rejected, when reading it found a structural
     /// problem. The chain itself is not kept.
     rejection: Option<Problem>,
 }
 
 impl Candidate {
-    /// `(created, name)`: the order of versions.
-    fn key(&self) -> Option<(i64, &str)> {
-        self.meta.as_ref().map(|m| (m.created, self.name.as_str()))
-    }
-
-    fn commit(&self) -> Option<&str> {
-        self.meta.as_ref().map(|m| m.commit.as_str())
+    /// `(name, outer object or "-")`, as the cache remembers what it saw.
+    fn pair(&self) -> (String, String) {
+        (
+            self.name.clone(),
+            self.outer.clone().unwrap_or_else(|| "-".to_string()),
+        )
     }
 }
 
@@ -136,11 +147,44 @@ pub fn run(request: Request) -> Result<Vec<Version>> {
         Err(e) => return Err(super::remote_hint(source, e)),
     };
 
-    let known = cache.verdicts(&source.digest);
+    answer(&request, &cache, &repo, &deadline)
+}
+
+/// Seconds since the epoch.
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The versions to return, from the fetched clone: reads the cache, lists
+/// and reads the chains, verifies what [`select`] asks for, logs its answer
+/// and keeps what the next check needs.
+fn answer(
+    request: &Request,
+    cache: &Cache,
+    repo: &Repository,
+    deadline: &Deadline,
+) -> Result<Vec<Version>> {
+    let source = &request.source;
+    let now = unix_now();
+    let known = cache.verdicts(&source.digest, now);
     let index = cache.chains();
-    let mut candidates = list_tags(&repo, source, &known, &index)?;
-    let unread = read_chains(repo.path(), &mut candidates, &deadline)?;
-    let indexed: HashMap<&String, &Verdict> = candidates
+    let mut returned = cache.returned(&source.digest);
+    let seen = cache.seen(&source.digest);
+    let mut candidates = list_tags(repo, source, &known.live, &index)?;
+    for c in &candidates {
+        let expired = c.outer.as_ref().and_then(|o| known.expired.get(o));
+        if let Some(v) = expired.filter(|v| v.chain.tag == c.name) {
+            log(&format!(
+                "the cached verdict on {} ended at {}, when its earliest counting signature expired; verifying it again",
+                super::request::shown(&c.name),
+                date(v.expires.unwrap_or(now)),
+            ));
+        }
+    }
+    let unread = read_chains(repo.path(), &mut candidates, deadline)?;
+    let indexed: HashMap<&String, &Chained> = candidates
         .iter()
         .filter_map(|c| Some((c.outer.as_ref()?, c.meta.as_ref()?)))
         .collect();
@@ -156,181 +200,515 @@ pub fn run(request: Request) -> Result<Vec<Version>> {
             candidates.len()
         )));
     }
-    let judge = Judge::new(source, repo.path(), &deadline);
 
-    // Structural rejections need no signature check: name them all.
-    let mut refused = 0usize;
-    for c in &candidates {
-        if let Some(problem) = &c.rejection {
-            refused += 1;
-            log(&format!(
-                "skipping {}: rejected: {problem}",
-                super::request::shown(&c.name),
-            ));
-        }
-    }
-    let mut sorted: Vec<&Candidate> = candidates.iter().filter(|c| c.key().is_some()).collect();
-    sorted.sort_by(|a, b| a.key().cmp(&b.key()));
-
-    // Where does the given version stand?
-    let position = request.version.as_ref().and_then(|v| {
-        let c = candidates.iter().find(|c| c.name == v.tag)?;
-        Some((c.commit()? == v.commit, c.key()?))
+    let mut tags: Vec<Tag> = candidates
+        .iter()
+        .map(|c| Tag {
+            name: c.name.clone(),
+            placed: c.meta.as_ref().map(|m| (m.commit.clone(), m.created)),
+            status: match (&c.rejection, &c.meta, &c.verdict) {
+                (Some(problem), _, _) => Status::Refused(format!("rejected: {problem}")),
+                (None, None, _) => {
+                    Status::Refused("rejected: its chain names no commit or no date".into())
+                }
+                (None, Some(_), Some(_)) => Status::Satisfies,
+                (None, Some(_), None) => Status::Unknown,
+            },
+            new: !seen.contains(&c.pair()),
+        })
+        .collect();
+    let given = request.version.as_ref().map(|v| Given {
+        version: v,
+        wanted: source.wants(&v.tag),
+        remembered: returned.get(&(v.tag.clone(), v.commit.clone())).copied(),
     });
-    if let Some(v) = &request.version {
-        let tag = super::request::shown(&v.tag);
-        let exists = candidates.iter().any(|c| c.name == v.tag);
-        let why = match position {
-            Some((true, _)) => None,
-            Some((false, _)) => Some(format!(
-                "tag {tag} now points at another commit than {}",
-                v.commit
-            )),
-            None if !source.wants(&v.tag) => {
-                Some(format!("tag {tag} does not match source.tag_filter"))
-            }
-            None if exists => Some(format!("tag {tag} is rejected now")),
-            None => Some(format!("tag {tag} no longer exists")),
-        };
-        if let Some(why) = why {
-            log(&format!("{why}; returning the latest version"));
-        }
-    }
+    let rule = source.rule.to_string();
 
-    let mut found: Vec<(&Candidate, Verdict)> = Vec::new();
+    let judge = Judge::new(source, repo.path(), deadline);
+    let mut batch = rayon::current_num_threads().max(1) * 2;
     let mut verified = 0usize;
     let mut pending = 0usize;
     // Tags that needed a signature check and did not get one in time.
     let mut late = 0usize;
-    match position {
-        Some((true, cutoff)) => {
-            // The version and everything newer: verify what is not cached.
-            let newer: Vec<&Candidate> = sorted
-                .iter()
-                .copied()
-                .filter(|c| c.key().is_some_and(|k| k >= cutoff))
-                .collect();
-            let todo: Vec<&Candidate> = newer
-                .iter()
-                .copied()
-                .filter(|c| c.verdict.is_none())
-                .collect();
-            pending = todo.len();
-            let mut fresh: HashMap<&str, Outcome> = HashMap::new();
-            for (c, outcome) in judge.all(&todo) {
-                match outcome {
-                    Outcome::NotReached => late += 1,
-                    other => {
-                        verified += 1;
-                        fresh.insert(c.name.as_str(), other);
-                    }
+    let chosen = loop {
+        let todo = match select(&tags, given.as_ref(), &rule, batch) {
+            Step::Done(a) => break Some(a),
+            Step::Verify(todo) => todo,
+        };
+        let refs: Vec<&Candidate> = todo.iter().filter_map(|&i| candidates.get(i)).collect();
+        let mut progress = false;
+        for (&i, (_, outcome)) in todo.iter().zip(judge.all(&refs)) {
+            let status = match outcome {
+                Outcome::Satisfied => Status::Satisfies,
+                Outcome::Refused(reason) => Status::Refused(reason),
+                Outcome::NotReached => {
+                    late += 1;
+                    continue;
                 }
-            }
-            for c in newer {
-                let verdict = match &c.verdict {
-                    Some(v) => Some(v.clone()),
-                    None => match fresh.remove(c.name.as_str()) {
-                        Some(Outcome::Satisfied(v)) => Some(v),
-                        _ => None,
-                    },
-                };
-                match verdict {
-                    Some(v) => found.push((c, v)),
-                    None => refused += 1,
-                }
+            };
+            if let Some(t) = tags.get_mut(i) {
+                verified += 1;
+                progress = true;
+                t.status = status;
             }
         }
-        _ => {
-            // Only the latest: newest first, a few at a time in parallel,
-            // until one satisfies.
-            let batch = rayon::current_num_threads().max(1) * 2;
-            let mut rest = sorted.iter().rev().copied().peekable();
-            while found.is_empty() && late == 0 {
-                // A cached verdict ahead of any unverified tag ends the search.
-                let mut todo: Vec<&Candidate> = Vec::with_capacity(batch);
-                while todo.len() < batch {
-                    match rest.peek() {
-                        Some(c) if c.verdict.is_none() => {
-                            todo.push(c);
-                            rest.next();
-                        }
-                        _ => break,
-                    }
-                }
-                if todo.is_empty() {
-                    if let Some(c) = rest.next() {
-                        if let Some(v) = &c.verdict {
-                            found.push((c, v.clone()));
-                        }
-                    }
-                    break;
-                }
-                pending += todo.len();
-                // Newest first: the first that satisfies is the answer;
-                // the others are kept for the cache.
-                for (c, outcome) in judge.all(&todo) {
-                    match outcome {
-                        Outcome::Satisfied(v) => {
-                            verified += 1;
-                            found.push((c, v));
-                        }
-                        Outcome::Refused => {
-                            verified += 1;
-                            refused += 1;
-                        }
-                        Outcome::NotReached => late += 1,
-                    }
-                }
-            }
-            found.sort_by(|a, b| a.0.key().cmp(&b.0.key()));
-            found.drain(..found.len().saturating_sub(1));
+        pending += todo.len();
+        if late > 0 || !progress {
+            break None;
         }
-    }
+        // Each round that finds no answer verifies twice as many tags, so
+        // a long run of refused tags costs a few rounds, not thousands.
+        batch = batch.saturating_mul(2);
+    };
 
-    // The cache keeps every positive verdict of a tag that still exists.
+    // The cache keeps every positive verdict of a tag that still exists,
+    // while it holds.
     let mut keep: HashMap<String, Verdict> = candidates
         .iter()
         .filter_map(|c| Some((c.outer.clone()?, c.verdict.clone()?)))
         .collect();
-    let before = keep.len();
     for (o, v) in judge.positives.into_inner().unwrap_or_default() {
-        keep.insert(o, v);
+        if v.holds_at(now) {
+            keep.insert(o, v);
+        }
     }
-    if keep.len() != known.len() || keep.len() != before {
+    if keep != known.live || !known.expired.is_empty() {
         if let Err(e) = cache.save_verdicts(&source.digest, keep.iter()) {
             log(&format!("could not save the verdict cache: {e}"));
         }
     }
-    if late > 0 {
+    let Some(chosen) = chosen.filter(|_| late == 0) else {
+        if late == 0 {
+            return Err(Error::io(
+                "the check could not verify the tags it needed; run it again",
+            ));
+        }
         return Err(deadline.error(&format!(
             "{} of {pending} tags that needed a signature check got one",
             pending.saturating_sub(late)
         )));
-    }
+    };
 
-    found.sort_by(|a, b| a.0.key().cmp(&b.0.key()));
-    let versions: Vec<Version> = found
+    let versions: Vec<Version> = chosen
+        .versions
         .iter()
-        .map(|(_, v)| Version {
-            tag: v.tag.clone(),
-            commit: v.commit.clone(),
+        .filter_map(|&i| {
+            let t = tags.get(i)?;
+            let (commit, created) = t.placed.as_ref()?;
+            returned
+                .entry((t.name.clone(), commit.clone()))
+                .or_insert(*created);
+            Some(Version {
+                tag: t.name.clone(),
+                commit: commit.clone(),
+            })
         })
         .collect();
+    if !versions.is_empty() {
+        if let Err(e) = cache.save_returned(&source.digest, &returned) {
+            log(&format!("could not save the returned versions: {e}"));
+        }
+    }
+    let pairs: Seen = candidates.iter().map(Candidate::pair).collect();
+    if pairs != seen {
+        if let Err(e) = cache.save_seen(&source.digest, &pairs) {
+            log(&format!("could not save the tags this check saw: {e}"));
+        }
+    }
+
+    for line in &chosen.notes {
+        log(line);
+    }
+    for line in capped(&chosen.skipped, MAX_NAMED) {
+        log(&line);
+    }
     let cached = candidates.iter().filter(|c| c.verdict.is_some()).count();
-    log(&format!(
-        "{} tags: {verified} verified now, {cached} from the cache, {refused} skipped; {} version{} for \"{}\"",
+    log(&summary(
         candidates.len(),
-        versions.len(),
-        if versions.len() == 1 { "" } else { "s" },
-        source.rule,
+        verified,
+        cached,
+        &chosen,
+        &rule,
+        request.version.as_ref(),
     ));
     Ok(versions)
 }
 
+/// The most tags the log names one by one; the rest are counted.
+const MAX_NAMED: usize = 50;
+
+/// `lines`, the first `max` of them and then "... and N more".
+fn capped(lines: &[String], max: usize) -> Vec<String> {
+    let mut out: Vec<String> = lines.iter().take(max).cloned().collect();
+    if lines.len() > max {
+        out.push(format!("... and {} more", lines.len() - max));
+    }
+    out
+}
+
+/// A time for the log, RFC 3339 in UTC.
+fn date(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(
+        || format!("{t} s after the epoch"),
+        |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
+// ------------------------------------------------------------ selection
+
+/// What is known of one tag when versions are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Status {
+    /// Not verified: no cached verdict, no signature check yet.
+    Unknown,
+    /// Satisfies the rule (a cached verdict or a check just made).
+    Satisfies,
+    /// Not a version, with the reason the log gives.
+    Refused(String),
+}
+
+/// One tag, as [`select`] sees it.
+#[derive(Debug, Clone)]
+struct Tag {
+    name: String,
+    /// Commit and innermost creation time of a well-formed chain.
+    placed: Option<(String, i64)>,
+    status: Status,
+    /// Its `(name, outer object)` pair was not there at the last check.
+    new: bool,
+}
+
+impl Tag {
+    /// `(created, name)`: the order of versions.
+    fn key(&self) -> Option<(i64, &str)> {
+        self.placed.as_ref().map(|(_, t)| (*t, self.name.as_str()))
+    }
+
+    fn commit(&self) -> Option<&str> {
+        self.placed.as_ref().map(|(c, _)| c.as_str())
+    }
+}
+
+/// The version a check starts from.
+#[derive(Debug, Clone)]
+struct Given<'v> {
+    version: &'v Version,
+    /// Its tag passes `tag_filter`.
+    wanted: bool,
+    /// Where it stood when a check returned it: its innermost creation time.
+    remembered: Option<i64>,
+}
+
+/// What [`select`] needs next.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// The signature check of these tags (indices, none of them known).
+    Verify(Vec<usize>),
+    Done(Chosen),
+}
+
+/// The answer of a check and what its log says.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Chosen {
+    /// Indices of the tags to return, in the order to return them.
+    versions: Vec<usize>,
+    /// Where the given version stands, when that changes the answer.
+    notes: Vec<String>,
+    /// One line for each tag not returned that the log names: every
+    /// refused tag, and the others when they are new.
+    skipped: Vec<String>,
+    /// Tags not returned, by why: refused, older than the given version,
+    /// not the latest (a first check), withheld (the given version cannot
+    /// be placed).
+    refused: usize,
+    older: usize,
+    not_latest: usize,
+    withheld: usize,
+}
+
+/// Chooses the versions to return. Pure: it sees the tags with what is
+/// known of them and the given version, and either asks for the tags it
+/// must verify (at most `batch` at a time on a first check) or answers.
+///
+/// - Versions are ordered by `(innermost creation time, name)`.
+/// - Without a given version: the latest satisfying tag.
+/// - With one: it stands where a check returned it (`remembered`), or, when
+///   nothing is remembered, where its tag stands now if that tag still
+///   satisfies at the same commit. Never where a refused chain puts it.
+///   The answer is the version itself if its tag still satisfies at its
+///   commit, and every newer satisfying tag; never an older one.
+/// - A version that cannot be placed gives no version at all.
+fn select(tags: &[Tag], given: Option<&Given>, rule: &str, batch: usize) -> Step {
+    let mut order: Vec<usize> = (0..tags.len())
+        .filter(|&i| tags.get(i).and_then(Tag::key).is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        tags.get(a)
+            .and_then(Tag::key)
+            .cmp(&tags.get(b).and_then(Tag::key))
+    });
+    match given {
+        None => first_check(tags, &order, batch.max(1)),
+        Some(g) => from_version(tags, &order, g, rule),
+    }
+}
+
+fn status(tags: &[Tag], i: usize) -> Option<&Status> {
+    tags.get(i).map(|t| &t.status)
+}
+
+/// The latest satisfying tag.
+fn first_check(tags: &[Tag], order: &[usize], batch: usize) -> Step {
+    let mut latest = None;
+    let mut newest_first = order.iter().rev().copied().peekable();
+    while let Some(i) = newest_first.next() {
+        match status(tags, i) {
+            Some(Status::Satisfies) => {
+                latest = Some(i);
+                break;
+            }
+            Some(Status::Unknown) => {
+                // This one and the unknown ones right below it, checked
+                // together; the newest that satisfies is the answer.
+                let mut todo = vec![i];
+                while todo.len() < batch {
+                    match newest_first.next_if(|&j| status(tags, j) == Some(&Status::Unknown)) {
+                        Some(j) => todo.push(j),
+                        None => break,
+                    }
+                }
+                return Step::Verify(todo);
+            }
+            _ => {}
+        }
+    }
+    let mut chosen = Chosen {
+        versions: latest.into_iter().collect(),
+        ..Chosen::default()
+    };
+    for i in log_order(tags, order) {
+        let Some(t) = tags.get(i).filter(|_| Some(i) != latest) else {
+            continue;
+        };
+        if let Status::Refused(reason) = &t.status {
+            chosen.refused += 1;
+            chosen.skipped.push(skipping(t, reason));
+        } else {
+            chosen.not_latest += 1;
+            if t.new {
+                chosen.skipped.push(skipping(
+                    t,
+                    "not the latest satisfying tag, and a first check returns only the latest",
+                ));
+            }
+        }
+    }
+    Step::Done(chosen)
+}
+
+/// The given version, if it still satisfies, and every newer satisfying
+/// tag; nothing when the version cannot be placed.
+fn from_version(tags: &[Tag], order: &[usize], g: &Given, rule: &str) -> Step {
+    let v = g.version;
+    let same = tags
+        .iter()
+        .position(|t| t.name == v.tag && t.commit() == Some(v.commit.as_str()));
+    let same_key = same.and_then(|i| tags.get(i)?.key());
+    let newer_than = |cutoff: (i64, &str)| -> Vec<usize> {
+        order
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != same && tags.get(i).and_then(Tag::key) > Some(cutoff))
+            .collect()
+    };
+    let cutoff: Option<(i64, &str)> = match (g.remembered, same.and_then(|i| status(tags, i))) {
+        (Some(t), _) => Some((t, v.tag.as_str())),
+        (None, Some(Status::Satisfies)) => same_key,
+        (None, Some(Status::Unknown)) => {
+            // Verify it, and what would be newer than it, in one go.
+            let mut todo: Vec<usize> = same.into_iter().collect();
+            if let Some(k) = same_key {
+                todo.extend(
+                    newer_than(k)
+                        .into_iter()
+                        .filter(|&i| status(tags, i) == Some(&Status::Unknown)),
+                );
+            }
+            return Step::Verify(todo);
+        }
+        (None, _) => None,
+    };
+    let Some(cutoff) = cutoff else {
+        return unplaceable(tags, order, g, same, rule);
+    };
+
+    let todo: Vec<usize> = same
+        .into_iter()
+        .chain(newer_than(cutoff))
+        .filter(|&i| status(tags, i) == Some(&Status::Unknown))
+        .collect();
+    if !todo.is_empty() {
+        return Step::Verify(todo);
+    }
+    let keeps = same.filter(|&i| status(tags, i) == Some(&Status::Satisfies));
+    let mut chosen = Chosen {
+        versions: keeps
+            .into_iter()
+            .chain(
+                newer_than(cutoff)
+                    .into_iter()
+                    .filter(|&i| status(tags, i) == Some(&Status::Satisfies)),
+            )
+            .collect(),
+        ..Chosen::default()
+    };
+    if keeps.is_none() {
+        chosen.notes.push(format!(
+            "{}; returning only the satisfying versions newer than it (it was tagged {}), never an older one",
+            why_not_there(tags, g, same, rule),
+            date(cutoff.0),
+        ));
+    }
+    let given = super::request::shown(&v.tag);
+    for i in log_order(tags, order) {
+        let Some(t) = tags.get(i).filter(|_| !chosen.versions.contains(&i)) else {
+            continue;
+        };
+        if let Status::Refused(reason) = &t.status {
+            chosen.refused += 1;
+            chosen.skipped.push(skipping(t, reason));
+        } else {
+            // Neither refused nor returned: not newer than the version.
+            chosen.older += 1;
+            if t.new {
+                let when = t.key().map_or_else(String::new, |(at, _)| date(at));
+                chosen.skipped.push(skipping(
+                    t,
+                    &format!(
+                        "older than {given}, the version this check started from (tagged {when}, {given} {})",
+                        date(cutoff.0)
+                    ),
+                ));
+            }
+        }
+    }
+    Step::Done(chosen)
+}
+
+/// No version: the given one cannot be placed, so anything might be older
+/// than it.
+fn unplaceable(tags: &[Tag], order: &[usize], g: &Given, same: Option<usize>, rule: &str) -> Step {
+    let v = g.version;
+    let given = super::request::shown(&v.tag);
+    let mut chosen = Chosen::default();
+    chosen.notes.push(format!(
+        "{}, and this check has no record of where {given} at {} stood, so it returns no version rather than risk an older one; \
+         to go on, check from a version you trust: fly -t TARGET check-resource -r PIPELINE/RESOURCE --from tag:TAG,commit:COMMIT",
+        why_not_there(tags, g, same, rule),
+        v.commit,
+    ));
+    for i in log_order(tags, order) {
+        let Some(t) = tags.get(i) else {
+            continue;
+        };
+        if let Status::Refused(reason) = &t.status {
+            chosen.refused += 1;
+            chosen.skipped.push(skipping(t, reason));
+        } else {
+            chosen.withheld += 1;
+            if t.new {
+                chosen.skipped.push(skipping(
+                    t,
+                    &format!("withheld, since the check cannot place {given}"),
+                ));
+            }
+        }
+    }
+    Step::Done(chosen)
+}
+
+/// Why the given version's tag is not where the version says.
+fn why_not_there(tags: &[Tag], g: &Given, same: Option<usize>, rule: &str) -> String {
+    let v = g.version;
+    let tag = super::request::shown(&v.tag);
+    if !g.wanted {
+        return format!("tag {tag} does not match source.tag_filter");
+    }
+    if same.is_some() {
+        return format!("tag {tag} no longer satisfies \"{rule}\"");
+    }
+    match tags.iter().find(|t| t.name == v.tag) {
+        None => format!("tag {tag} no longer exists"),
+        Some(t) => match t.commit() {
+            Some(c) => format!("tag {tag} now points at commit {c}, not at {}", v.commit),
+            None => format!("tag {tag} is rejected now"),
+        },
+    }
+}
+
+/// The order in which the log names tags: newest first, then the tags
+/// whose chain cannot be placed, by name.
+fn log_order(tags: &[Tag], order: &[usize]) -> Vec<usize> {
+    let mut unplaced: Vec<usize> = (0..tags.len())
+        .filter(|&i| tags.get(i).is_some_and(|t| t.key().is_none()))
+        .collect();
+    unplaced.sort_by(|&a, &b| {
+        tags.get(a)
+            .map(|t| &t.name)
+            .cmp(&tags.get(b).map(|t| &t.name))
+    });
+    order.iter().rev().copied().chain(unplaced).collect()
+}
+
+fn skipping(t: &Tag, why: &str) -> String {
+    format!("skipping {}: {why}", super::request::shown(&t.name))
+}
+
+/// The last line of a check's log: every tag is either returned or counted
+/// under why it is not.
+fn summary(
+    total: usize,
+    verified: usize,
+    cached: usize,
+    chosen: &Chosen,
+    rule: &str,
+    given: Option<&Version>,
+) -> String {
+    let n = chosen.versions.len();
+    let mut parts = Vec::new();
+    if chosen.refused > 0 {
+        parts.push(format!("{} refused", chosen.refused));
+    }
+    if chosen.older > 0 {
+        let tag = given.map_or_else(String::new, |v| super::request::shown(&v.tag));
+        parts.push(format!("{} older than {tag}", chosen.older));
+    }
+    if chosen.not_latest > 0 {
+        parts.push(format!("{} not the latest", chosen.not_latest));
+    }
+    if chosen.withheld > 0 {
+        parts.push(format!("{} withheld", chosen.withheld));
+    }
+    let withheld = chosen.refused + chosen.older + chosen.not_latest + chosen.withheld;
+    let why = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    };
+    format!(
+        "{total} tag{}: {verified} verified now, {cached} from the cache; {n} version{} for \"{rule}\", {withheld} not returned{why}",
+        if total == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
+    )
+}
+
+// ------------------------------------------------------------ verifying
+
 /// What verifying one chain found.
 enum Outcome {
-    Satisfied(Verdict),
-    Refused,
+    Satisfied,
+    /// Refused, with the reason for the log.
+    Refused(String),
     /// The time ran out before it was verified.
     NotReached,
 }
@@ -355,16 +733,16 @@ impl<'s> Judge<'s> {
         }
     }
 
-    /// The outcomes of `todo`, in its order; refused tags are logged. Each
-    /// chain is read here and dropped as soon as its report is made.
+    /// The outcomes of `todo`, in its order. Each chain is read here and
+    /// dropped as soon as its report is made.
     fn all<'c>(&self, todo: &[&'c Candidate]) -> Vec<(&'c Candidate, Outcome)> {
-        let results: Vec<(Outcome, Option<String>)> = todo
+        let results: Vec<Outcome> = todo
             .par_iter()
             .map_init(
                 || Repository::open(&self.gitdir).ok(),
                 |repo, c| {
                     if self.deadline.expired() {
-                        return (Outcome::NotReached, None);
+                        return Outcome::NotReached;
                     }
                     let chain = match repo {
                         Some(repo) => chain::read(repo, &c.name),
@@ -381,36 +759,24 @@ impl<'s> Judge<'s> {
                     match (&report.outer, &report.commit, report.created) {
                         (Some(outer), Some(commit), Some(created)) if report.satisfied => {
                             let v = Verdict {
-                                tag: report.tag.clone(),
-                                commit: commit.clone(),
-                                created,
+                                chain: Chained {
+                                    tag: report.tag.clone(),
+                                    commit: commit.clone(),
+                                    created,
+                                },
+                                expires: report.expires,
                             };
                             if let Ok(mut p) = self.positives.lock() {
-                                p.push((outer.clone(), v.clone()));
+                                p.push((outer.clone(), v));
                             }
-                            (Outcome::Satisfied(v), None)
+                            Outcome::Satisfied
                         }
-                        _ => (
-                            Outcome::Refused,
-                            Some(format!(
-                                "skipping {}: {}",
-                                super::request::shown(&report.tag),
-                                refused_reason(&report)
-                            )),
-                        ),
+                        _ => Outcome::Refused(refused_reason(&report)),
                     }
                 },
             )
             .collect();
-        todo.iter()
-            .zip(results)
-            .map(|(c, (outcome, line))| {
-                if let Some(line) = line {
-                    log(&line);
-                }
-                (*c, outcome)
-            })
-            .collect()
+        todo.iter().copied().zip(results).collect()
     }
 }
 
@@ -453,7 +819,7 @@ fn read_chains(gitdir: &Path, candidates: &mut [Candidate], deadline: &Deadline)
                         None => {
                             if let (Some(commit), Some(created)) = (&chain.commit, chain.created())
                             {
-                                c.meta = Some(Verdict {
+                                c.meta = Some(Chained {
                                     tag: c.name.clone(),
                                     commit: commit.clone(),
                                     created,
@@ -518,7 +884,7 @@ fn list_tags(
     repo: &Repository,
     source: &Source,
     known: &HashMap<String, Verdict>,
-    index: &HashMap<String, Verdict>,
+    index: &HashMap<String, Chained>,
 ) -> Result<Vec<Candidate>> {
     let refs = repo.references_glob("refs/tags/*").map_err(|e| {
         Error::repo(format!(
@@ -536,15 +902,18 @@ fn list_tags(
         }
         let outer = r.target().map(|o| o.to_string());
         // An entry counts only for the tag it was made for.
-        let lookup = |table: &HashMap<String, Verdict>| {
+        let verdict = outer
+            .as_ref()
+            .and_then(|o| known.get(o))
+            .filter(|v| v.chain.tag == name)
+            .cloned();
+        let meta = verdict.as_ref().map(|v| v.chain.clone()).or_else(|| {
             outer
                 .as_ref()
-                .and_then(|o| table.get(o))
-                .filter(|v| v.tag == name)
+                .and_then(|o| index.get(o))
+                .filter(|c| c.tag == name)
                 .cloned()
-        };
-        let verdict = lookup(known);
-        let meta = verdict.clone().or_else(|| lookup(index));
+        });
         out.push(Candidate {
             name: name.to_string(),
             outer,
@@ -554,4 +923,376 @@ fn list_tags(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = "2 of humans";
+
+    fn refused(why: &str) -> Status {
+        Status::Refused(why.to_string())
+    }
+
+    /// A well-formed tag on commit `c-NAME`, dated `at`.
+    fn tag(name: &str, at: i64, status: Status) -> Tag {
+        Tag {
+            name: name.to_string(),
+            placed: Some((format!("c-{name}"), at)),
+            status,
+            new: true,
+        }
+    }
+
+    fn old(mut t: Tag) -> Tag {
+        t.new = false;
+        t
+    }
+
+    fn version(tag: &str, commit: &str) -> Version {
+        Version {
+            tag: tag.to_string(),
+            commit: commit.to_string(),
+        }
+    }
+
+    fn given<'v>(v: &'v Version, remembered: Option<i64>) -> Given<'v> {
+        Given {
+            version: v,
+            wanted: true,
+            remembered,
+        }
+    }
+
+    /// Runs [`select`] to its answer, settling every tag it asks for with
+    /// `truth` (by name; absent: satisfies). Returns the answer, the names
+    /// it returned and the names it verified, round by round.
+    fn settle(
+        tags: &mut [Tag],
+        truth: &[(&str, Status)],
+        g: Option<&Given>,
+        batch: usize,
+    ) -> (Chosen, Vec<String>, Vec<Vec<String>>) {
+        let mut rounds = Vec::new();
+        loop {
+            match select(tags, g, RULE, batch) {
+                Step::Done(chosen) => {
+                    let names = chosen
+                        .versions
+                        .iter()
+                        .map(|&i| tags[i].name.clone())
+                        .collect();
+                    return (chosen, names, rounds);
+                }
+                Step::Verify(todo) => {
+                    assert!(!todo.is_empty(), "a round verifies something");
+                    let mut round = Vec::new();
+                    for i in todo {
+                        let t = &mut tags[i];
+                        assert_eq!(t.status, Status::Unknown, "{} is verified once", t.name);
+                        t.status = truth
+                            .iter()
+                            .find(|(n, _)| *n == t.name)
+                            .map_or(Status::Satisfies, |(_, s)| s.clone());
+                        round.push(t.name.clone());
+                    }
+                    rounds.push(round);
+                    assert!(rounds.len() < 100, "select ends");
+                }
+            }
+        }
+    }
+
+    /// Every tag is returned or counted under why it is not.
+    fn honest(tags: &[Tag], c: &Chosen) {
+        assert_eq!(
+            c.versions.len() + c.refused + c.older + c.not_latest + c.withheld,
+            tags.len(),
+            "{c:?}"
+        );
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn versions_go_by_date_then_name() {
+        let mut tags = vec![
+            tag("v5b", 40, Status::Satisfies),
+            tag("v1", 10, Status::Satisfies),
+            tag("v2", 30, Status::Satisfies),
+            tag("v5a", 40, Status::Satisfies),
+            tag("v3", 20, Status::Satisfies),
+        ];
+        let v = version("v1", "c-v1");
+        let (c, got, rounds) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert_eq!(got, names(&["v1", "v3", "v2", "v5a", "v5b"]));
+        assert!(rounds.is_empty() && c.notes.is_empty() && c.skipped.is_empty());
+        // A tie goes by name: v5b is newer than v5a.
+        let v = version("v5a", "c-v5a");
+        let (_, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert_eq!(got, names(&["v5a", "v5b"]));
+        let v = version("v5b", "c-v5b");
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert_eq!(got, names(&["v5b"]));
+        assert_eq!(c.older, 4);
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_first_check_returns_the_latest_and_names_the_rest() {
+        let mut tags = vec![
+            tag("v1", 10, Status::Unknown),
+            old(tag("v0", 5, Status::Unknown)),
+            tag("v2", 20, Status::Unknown),
+            tag("v3", 30, Status::Unknown),
+            tag("v4", 40, Status::Unknown),
+            Tag {
+                placed: None,
+                new: false,
+                ..tag("light", 0, refused("rejected: lightweight tag"))
+            },
+        ];
+        let truth = [
+            ("v4", refused("does not meet \"2 of humans\": needs 1 more")),
+            ("v3", refused("rejected: text after the signature block")),
+        ];
+        let (c, got, rounds) = settle(&mut tags, &truth, None, 2);
+        assert_eq!(got, names(&["v2"]));
+        // Newest first, two at a time, until one satisfies; v1 and v0 are
+        // never verified.
+        assert_eq!(rounds, vec![names(&["v4", "v3"]), names(&["v2", "v1"])]);
+        assert_eq!(
+            c.skipped,
+            names(&[
+                "skipping v4: does not meet \"2 of humans\": needs 1 more",
+                "skipping v3: rejected: text after the signature block",
+                "skipping v1: not the latest satisfying tag, and a first check returns only the latest",
+                "skipping light: rejected: lightweight tag",
+            ]),
+            "refused tags always, the others when new"
+        );
+        assert_eq!((c.refused, c.not_latest), (3, 2));
+        honest(&tags, &c);
+
+        // Nothing satisfies: no version, every tag named with its reason.
+        let mut none = vec![tag("v1", 10, refused("does not meet"))];
+        let (c, got, _) = settle(&mut none, &[], None, 2);
+        assert!(got.is_empty());
+        assert_eq!(c.skipped, names(&["skipping v1: does not meet"]));
+    }
+
+    #[test]
+    fn from_a_version_only_it_and_newer_tags_are_verified() {
+        let mut tags = vec![
+            tag("v1", 10, Status::Unknown),
+            tag("v2", 20, Status::Unknown),
+            tag("v3", 30, Status::Unknown),
+            tag("v4", 40, Status::Unknown),
+            old(tag("v0", 5, Status::Unknown)),
+        ];
+        let v = version("v2", "c-v2");
+        let truth = [("v3", refused("does not meet \"2 of humans\": needs 1 more"))];
+        let (c, got, rounds) = settle(&mut tags, &truth, Some(&given(&v, None)), 1);
+        assert_eq!(got, names(&["v2", "v4"]));
+        assert_eq!(rounds, vec![names(&["v2", "v3", "v4"])], "one round");
+        assert_eq!(
+            c.skipped,
+            names(&[
+                "skipping v3: does not meet \"2 of humans\": needs 1 more",
+                "skipping v1: older than v2, the version this check started from (tagged 1970-01-01T00:00:10Z, v2 1970-01-01T00:00:20Z)",
+            ]),
+            "v0 is older too, but not new"
+        );
+        assert_eq!((c.refused, c.older), (1, 2));
+        assert!(c.notes.is_empty());
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_vanished_version_gives_only_newer_ones_when_remembered() {
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            tag("v3", 30, Status::Unknown),
+        ];
+        let v = version("v2", "c-v2");
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v3"]));
+        assert_eq!(
+            c.notes,
+            names(&["tag v2 no longer exists; returning only the satisfying versions newer than it (it was tagged 1970-01-01T00:00:20Z), never an older one"])
+        );
+        assert_eq!(c.older, 1);
+        honest(&tags, &c);
+
+        // Nothing newer: no version, and still not v1.
+        let mut tags = vec![tag("v1", 10, Status::Satisfies)];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert!(got.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn a_version_that_cannot_be_placed_gives_nothing() {
+        let v = version("v2", "c-v2");
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            old(tag("v3", 30, Status::Satisfies)),
+            tag("v4", 40, refused("does not meet")),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert!(got.is_empty());
+        assert_eq!(c.notes.len(), 1);
+        assert_eq!(
+            c.notes[0],
+            "tag v2 no longer exists, and this check has no record of where v2 at c-v2 stood, so it returns no version rather than risk an older one; \
+             to go on, check from a version you trust: fly -t TARGET check-resource -r PIPELINE/RESOURCE --from tag:TAG,commit:COMMIT"
+        );
+        assert_eq!(
+            c.skipped,
+            names(&[
+                "skipping v4: does not meet",
+                "skipping v1: withheld, since the check cannot place v2",
+            ])
+        );
+        assert_eq!((c.refused, c.withheld), (1, 2));
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_moved_version_gives_only_newer_ones() {
+        let v = version("v2", "c-old");
+        // v2 now names another commit, dated after where v2 stood.
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            tag("v2", 25, Status::Satisfies),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v2"]));
+        assert_eq!(tags[c.versions[0]].commit(), Some("c-v2"));
+        assert!(
+            c.notes[0]
+                .starts_with("tag v2 now points at commit c-v2, not at c-old; returning only"),
+            "{:?}",
+            c.notes
+        );
+        // Dated before: nothing.
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            tag("v2", 15, Status::Satisfies),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert!(got.is_empty());
+        assert_eq!(c.older, 2);
+        // Not remembered: it cannot be placed, since the chain now there
+        // says nothing about where the old one stood.
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert!(got.is_empty());
+        assert!(c.notes[0].contains("no record of where v2 at c-old stood"));
+        assert_eq!(c.withheld, 2);
+    }
+
+    #[test]
+    fn a_rejected_chain_never_places_the_version() {
+        let v = version("v2", "c-v2");
+        // Someone without a key spoilt v2 and gave its inner layer an early
+        // date: the version must not move back to it.
+        let spoilt = || tag("v2", 5, Status::Unknown);
+        let truth = [("v2", refused("rejected: malformed tag object"))];
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            spoilt(),
+            tag("v3", 30, Status::Unknown),
+        ];
+        let (c, got, _) = settle(&mut tags, &truth, Some(&given(&v, None)), 4);
+        assert!(got.is_empty(), "{c:?}");
+        assert!(c.notes[0].starts_with(
+            "tag v2 no longer satisfies \"2 of humans\", and this check has no record"
+        ));
+        assert!(c
+            .skipped
+            .contains(&"skipping v2: rejected: malformed tag object".to_string()));
+        // Remembered at 20: v3 only, never v1, nor v2 itself.
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            spoilt(),
+            tag("v3", 30, Status::Unknown),
+        ];
+        let (c, got, _) = settle(&mut tags, &truth, Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v3"]));
+        assert_eq!((c.refused, c.older), (1, 1));
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_remembered_position_wins_over_the_current_date() {
+        // v2 re-signed at the same commit with a later date: it stays where
+        // the check returned it, so v3 (between) is not skipped.
+        let v = version("v2", "c-v2");
+        let mut tags = vec![
+            tag("v2", 50, Status::Satisfies),
+            tag("v3", 30, Status::Satisfies),
+            tag("v1", 10, Status::Satisfies),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v2", "v3"]));
+        assert!(c.notes.is_empty());
+    }
+
+    #[test]
+    fn a_version_outside_the_filter() {
+        let v = version("test-1", "c-test-1");
+        let g = Given {
+            version: &v,
+            wanted: false,
+            remembered: None,
+        };
+        let mut tags = vec![tag("v1", 10, Status::Satisfies)];
+        let (c, got, _) = settle(&mut tags, &[], Some(&g), 4);
+        assert!(got.is_empty());
+        assert!(c.notes[0].starts_with("tag test-1 does not match source.tag_filter, and"));
+        let g = Given {
+            remembered: Some(5),
+            ..g
+        };
+        let (c, got, _) = settle(&mut tags, &[], Some(&g), 4);
+        assert_eq!(got, names(&["v1"]));
+        assert!(
+            c.notes[0].starts_with("tag test-1 does not match source.tag_filter; returning only")
+        );
+    }
+
+    #[test]
+    fn the_summary_counts_every_tag() {
+        let c = Chosen {
+            versions: vec![0],
+            refused: 2,
+            older: 3,
+            ..Chosen::default()
+        };
+        let v = version("v2", "c");
+        assert_eq!(
+            summary(6, 1, 4, &c, RULE, Some(&v)),
+            "6 tags: 1 verified now, 4 from the cache; 1 version for \"2 of humans\", 5 not returned (2 refused, 3 older than v2)"
+        );
+        let c = Chosen {
+            versions: vec![0],
+            ..Chosen::default()
+        };
+        assert_eq!(
+            summary(1, 0, 1, &c, RULE, None),
+            "1 tag: 0 verified now, 1 from the cache; 1 version for \"2 of humans\", 0 not returned"
+        );
+    }
+
+    #[test]
+    fn the_log_names_at_most_fifty_tags() {
+        let lines: Vec<String> = (0..53).map(|i| format!("skipping t{i}: x")).collect();
+        let out = capped(&lines, MAX_NAMED);
+        assert_eq!(out.len(), 51);
+        assert_eq!(out[49], "skipping t49: x");
+        assert_eq!(out[50], "... and 3 more");
+        assert_eq!(capped(&lines[..50], MAX_NAMED).len(), 50);
+    }
 }

@@ -81,20 +81,50 @@ pub fn remote_hint(source: &Source, e: Error) -> Error {
     Error::remote(format!("{message}; {hint}"))
 }
 
-/// Why a tag is not a version, for the log.
+/// Why a tag is not a version, for the log: the rejection, or what the rule
+/// still needs and why signatures that are there did not count (a signature
+/// past its expiration time, a key nobody trusts, an unsigned layer).
 pub fn refused_reason(report: &Report) -> String {
     match &report.rejected {
         Some(why) => format!("rejected: {why}"),
         None => format!(
-            "does not meet \"{}\": needs {}",
+            "does not meet \"{}\": needs {}{}",
             report.rule,
             report
                 .needs
                 .as_deref()
                 .or(report.missing.as_deref())
-                .unwrap_or("more signatures")
+                .unwrap_or("more signatures"),
+            not_counted(report)
         ),
     }
+}
+
+/// The most problems [`refused_reason`] names; `sigtag explain` shows all.
+const MAX_NOT_COUNTED: usize = 3;
+
+/// "; not counted: layer 1: ...; layer 2: ..." for the problems of a report
+/// that is not rejected, or nothing when it has none.
+fn not_counted(report: &Report) -> String {
+    if report.problems.is_empty() {
+        return String::new();
+    }
+    let mut parts: Vec<String> = report
+        .problems
+        .iter()
+        .take(MAX_NOT_COUNTED)
+        .map(|p| match p.layer {
+            Some(layer) => format!("layer {layer}: {}", p.reason),
+            None => p.reason.clone(),
+        })
+        .collect();
+    if report.problems.len() > MAX_NOT_COUNTED {
+        parts.push(format!(
+            "and {} more",
+            report.problems.len() - MAX_NOT_COUNTED
+        ));
+    }
+    format!("; not counted: {}", parts.join("; "))
 }
 
 /// `check`: the request on stdin, versions on stdout.

@@ -535,3 +535,99 @@ impl Default for World {
         World::new()
     }
 }
+
+// ------------------------------------------------------------- hostile pushes
+
+impl World {
+    /// A signed tag made by git in the server repository as
+    /// [`World::tag_signed`] does, with `gpg_args` given to gpg before git's
+    /// own (e.g. `--default-sig-expire seconds=20`).
+    pub fn tag_signed_gpg(
+        &self,
+        key: &Key,
+        tag: &str,
+        target: &str,
+        at: Option<i64>,
+        gpg_args: &[&str],
+    ) {
+        let wrapper = self.unique("gpg-wrap");
+        let quoted: Vec<String> = gpg_args.iter().map(|a| format!("'{a}'")).collect();
+        fs::write(
+            &wrapper,
+            format!("#!/bin/sh\nexec gpg {} \"$@\"\n", quoted.join(" ")),
+        )
+        .unwrap();
+        fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let mut cmd = self.git_cmd(&self.remote);
+        cmd.arg("-c")
+            .arg(format!("gpg.program={}", wrapper.display()));
+        if let Some(t) = at {
+            cmd.env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
+        }
+        let msg = format!("{tag} signed by {}", key.name);
+        git::tag_signed(cmd, key, &["-m", &msg, tag, target]);
+    }
+
+    /// Writes `content` as a tag object in the server repository, without
+    /// git's format checks (what anyone who can push can do); returns its id.
+    pub fn write_raw_tag(&self, content: &str) -> String {
+        let mut cmd = self.git_cmd(&self.remote);
+        cmd.args(["hash-object", "-t", "tag", "-w", "--literally", "--stdin"]);
+        let out = process::checked(
+            "git hash-object --literally",
+            run_with_input(cmd, Some(content.as_bytes())),
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// An unsigned layer named `tag` over `target` (of type `kind`), dated
+    /// `at`, with `body` as its message; returns its id.
+    pub fn unsigned_layer(
+        &self,
+        tag: &str,
+        target: &str,
+        kind: &str,
+        at: i64,
+        body: &str,
+    ) -> String {
+        self.write_raw_tag(&format!(
+            "object {target}\ntype {kind}\ntag {tag}\ntagger Mallory <mallory@example.org> {at} +0000\n\n{body}"
+        ))
+    }
+
+    /// Points refs/tags/`tag` on the server at `object`.
+    pub fn force_tag_ref(&self, tag: &str, object: &str) {
+        self.srv(&["update-ref", &format!("refs/tags/{tag}"), object]);
+    }
+
+    /// `check` run in another check container (an empty TMPDIR of its own).
+    pub fn check_in_fresh_container(&self, source: &Value, version: Option<(&str, &str)>) -> Run {
+        let tmp = self.fresh_dir("fresh-tmp");
+        let mut req = json!({"source": source});
+        if let Some((t, c)) = version {
+            req["version"] = json!({"tag": t, "commit": c});
+        }
+        let tmp = Self::s(&tmp);
+        self.run_env(
+            Bin::Check,
+            None,
+            req.to_string().as_bytes(),
+            &[("TMPDIR", &tmp)],
+        )
+    }
+}
+
+/// The lines of a check's log that start with `sigtag: skipping NAME:`.
+pub fn skipping_lines<'a>(stderr: &'a str, name: &str) -> Vec<&'a str> {
+    let prefix = format!("sigtag: skipping {name}: ");
+    stderr.lines().filter(|l| l.starts_with(&prefix)).collect()
+}
+
+/// The last line of a check's log (its summary).
+pub fn summary_line(stderr: &str) -> &str {
+    stderr.trim_end().lines().last().unwrap_or("")
+}
