@@ -622,6 +622,102 @@ pub fn publish_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openpgp::cert::CertBuilder;
+    use openpgp::serialize::SerializeInto;
+    use std::collections::BTreeMap;
+
+    fn cert(uid: &str) -> Cert {
+        CertBuilder::general_purpose(Some(uid))
+            .generate()
+            .unwrap()
+            .0
+    }
+
+    /// A repository with one commit, and a trust root where alice is the
+    /// only human.
+    fn setup(alice: &Cert) -> (tempfile::TempDir, Repository, Trust) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        {
+            let who = git2::Signature::now("alice", "alice@example.org").unwrap();
+            let tree = repo.treebuilder(None).unwrap().write().unwrap();
+            let tree = repo.find_tree(tree).unwrap();
+            repo.commit(Some("HEAD"), &who, &who, "one", &tree, &[])
+                .unwrap();
+        }
+        let source = crate::trust::CertSource {
+            name: "alice".into(),
+            origin: "alice.asc".into(),
+            bytes: alice.armored().to_vec().unwrap(),
+        };
+        let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
+        let envs = BTreeMap::from([("staging".to_string(), "1 of humans".to_string())]);
+        let trust = Trust::build(vec![source], groups, envs, "policy.toml").unwrap();
+        (dir, repo, trust)
+    }
+
+    /// The resource's `out` co-signs with a rule: a chain no trusted signer
+    /// signed is refused for that reason first, whatever the rule says.
+    #[test]
+    fn cosign_with_a_rule_still_needs_a_trusted_signature() {
+        let (alice, mallory) = (
+            cert("alice <alice@example.org>"),
+            cert("mallory <m@example.org>"),
+        );
+        let (_dir, repo, trust) = setup(&alice);
+        let mut mallory_key = signing_key_of(mallory.clone(), "mallory").unwrap();
+        sign(
+            &repo,
+            "v1",
+            None,
+            &mut mallory_key,
+            &LayerOptions::default(),
+        )
+        .unwrap();
+        let before = repo.refname_to_id("refs/tags/v1").unwrap();
+        let rule = trust.rule_for("staging").unwrap().clone();
+        let mut alice_key = signing_key_of(alice, "alice").unwrap();
+        for rule in [Some(&rule), None] {
+            let err = cosign(
+                &repo,
+                "v1",
+                &mut alice_key,
+                &LayerOptions::default(),
+                &trust,
+                rule,
+            )
+            .unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Refused);
+            assert_eq!(
+                err.message(),
+                format!(
+                    "refusing to co-sign v1: no signature on it counts for a signer of the trust root \
+                     (found layer 1: signed by a key nobody trusts: {}); a co-signature only adds to \
+                     a chain a trusted signer has signed",
+                    mallory_key.fingerprint().to_hex()
+                )
+            );
+        }
+        assert_eq!(repo.refname_to_id("refs/tags/v1").unwrap(), before);
+    }
+
+    #[test]
+    fn checks_the_name_a_revision_starts_from() {
+        for (spec, base) in [
+            ("main", "main"),
+            ("main~1", "main"),
+            ("main^", "main"),
+            ("main^{commit}", "main"),
+            ("main@{1}", "main"),
+            ("origin/main~2^2", "origin/main"),
+            ("HEAD:README", "HEAD"),
+            ("@", "HEAD"),
+            ("@~1", "HEAD"),
+            (":/fix", ""),
+        ] {
+            assert_eq!(base_name(spec), base, "{spec}");
+        }
+    }
 
     #[test]
     fn finds_pull_requests() {
