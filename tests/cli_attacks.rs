@@ -806,3 +806,31 @@ fn a_message_that_fakes_a_trailer_is_refused() {
     );
     assert_eq!(ctx.rev_parse("refs/tags/v1"), before, "no layer was added");
 }
+
+#[test]
+fn keys_in_the_main_work_tree_of_a_linked_work_tree_are_refused() {
+    let w = world();
+    let ctx = &w.ctx;
+    let hostile = commit_hostile_keys(&w);
+    let linked = ctx.root.join("linked");
+    ctx.git(&["worktree", "add", "-q", &Ctx::path_str(&linked), "HEAD"]);
+    let shown = Ctx::path_str(&hostile);
+    let run = sigtag_in(
+        ctx,
+        &linked,
+        &["verify", "v6.6.6", "--env", "prod", "--keys", &shown],
+        None,
+    );
+    assert_says(
+        &run,
+        2,
+        &inside_sentence(
+            &shown,
+            &hostile,
+            &format!(
+                "the main work tree of the repository {}",
+                canonical(&ctx.repo)
+            ),
+        ),
+    );
+}
