@@ -39,21 +39,13 @@ struct SignerArgs {
     card: Option<String>,
 }
 
-/// The keys directory of a signing command: the signing key must belong
-/// to one of its signers. Always used by --gpg-agent and --card (default
-/// ./keys); with --key FILE only when given.
-#[derive(Args, Debug)]
-struct SignKeysArg {
-    /// The keys directory the signing key must be in [default: keys]
-    #[arg(long, value_name = "DIR")]
-    keys: Option<PathBuf>,
-}
-
 #[derive(Subcommand, Debug)]
 enum CardCommand {
     /// List OpenPGP cards: ident, cardholder, signing key, and its signer
     List {
-        /// The keys directory that names the signers [default: keys]
+        /// The keys directory that names each card's signer [default:
+        /// $SIGTAG_KEYS, else ./keys if it exists]. No repository is
+        /// involved, so where it lies is not checked.
         #[arg(long, value_name = "DIR")]
         keys: Option<PathBuf>,
     },
@@ -68,9 +60,69 @@ struct RepoArg {
 
 #[derive(Args, Debug)]
 struct KeysArg {
-    /// The keys directory: certificates and policy.toml
-    #[arg(long, value_name = "DIR", default_value = "keys")]
-    keys: PathBuf,
+    /// The keys directory, certificates and policy.toml [default:
+    /// $SIGTAG_KEYS, else ./keys]. Refused before it is read if it lies
+    /// inside the repository's work tree or git directory, or holds an entry
+    /// that leads there (symbolic links followed).
+    #[arg(long, value_name = "DIR")]
+    keys: Option<PathBuf>,
+}
+
+/// Where a keys directory came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeysFrom {
+    Flag,
+    Env,
+    Default,
+}
+
+/// The keys directory a command uses: --keys, else SIGTAG_KEYS, else ./keys.
+struct KeysDir {
+    path: PathBuf,
+    from: KeysFrom,
+}
+
+impl KeysDir {
+    fn new(flag: Option<&Path>) -> KeysDir {
+        if let Some(p) = flag {
+            return KeysDir {
+                path: p.to_path_buf(),
+                from: KeysFrom::Flag,
+            };
+        }
+        match std::env::var_os("SIGTAG_KEYS") {
+            Some(v) if !v.is_empty() => KeysDir {
+                path: PathBuf::from(v),
+                from: KeysFrom::Env,
+            },
+            _ => KeysDir {
+                path: PathBuf::from("keys"),
+                from: KeysFrom::Default,
+            },
+        }
+    }
+
+    /// How the directory was named, for messages.
+    fn shown(&self) -> String {
+        match self.from {
+            KeysFrom::Flag => self.path.display().to_string(),
+            KeysFrom::Env => format!("{} (from SIGTAG_KEYS)", self.path.display()),
+            KeysFrom::Default => "./keys".to_string(),
+        }
+    }
+
+    /// Loads the trust root, refused first if it lies inside `repo`.
+    fn load_for(&self, repo: &git2::Repository) -> Result<Trust> {
+        crate::gate::keys_outside_repo(&self.path, &self.shown(), repo)?;
+        Trust::load_dir(&self.path)
+    }
+}
+
+/// `-m MSG`: free text, refused if it fakes a line sigtag writes.
+fn free_message(message: Option<String>) -> Result<Option<String>> {
+    message
+        .map(|m| crate::message::free_text(&m).map_err(|e| Error::usage(format!("-m: {e}"))))
+        .transpose()
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,9 +134,16 @@ enum Command {
         commit: Option<String>,
         #[command(flatten)]
         signer: SignerArgs,
-        #[command(flatten)]
-        keys: SignKeysArg,
-        /// The tag message (default: names the tag and the pull request)
+        /// The keys directory the signing key must belong to [default:
+        /// $SIGTAG_KEYS, else ./keys]. Read with --gpg-agent and --card
+        /// always, with --key FILE only when --keys or SIGTAG_KEYS names
+        /// one; when read, refused if it lies inside the repository's work
+        /// tree or git directory, or holds an entry that leads there.
+        #[arg(long, value_name = "DIR")]
+        keys: Option<PathBuf>,
+        /// The tag message (default: names the tag and the pull request);
+        /// control and invisible characters are dropped, and a line that
+        /// looks like a trailer sigtag writes is refused
         #[arg(short, long, value_name = "MSG")]
         message: Option<String>,
         /// Tagger identity, "Name <email>" (default: the key's user ID)
@@ -101,15 +160,28 @@ enum Command {
         name: String,
         #[command(flatten)]
         signer: SignerArgs,
+        /// The message (default: names the tag and the signer); control and
+        /// invisible characters are dropped, and a line that looks like a
+        /// trailer sigtag writes is refused
         #[arg(short, long, value_name = "MSG")]
         message: Option<String>,
+        /// Tagger identity, "Name <email>" (default: the key's user ID)
         #[arg(long, value_name = "IDENT")]
         tagger: Option<String>,
         /// Refuse unless the tag already meets this rule (groups from --keys)
-        #[arg(long, value_name = "RULE")]
+        #[arg(long, value_name = "RULE", conflicts_with = "env")]
         require: Option<String>,
-        #[command(flatten)]
-        keys: SignKeysArg,
+        /// Refuse unless the tag already meets the rule of this environment
+        /// of policy.toml
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// The trust root [default: $SIGTAG_KEYS, else ./keys], always read:
+        /// the tag must already carry a signature that counts for one of its
+        /// signers, and the signing key must belong to one. Refused if it
+        /// lies inside the repository's work tree or git directory, or holds
+        /// an entry that leads there.
+        #[arg(long, value_name = "DIR")]
+        keys: Option<PathBuf>,
         #[command(flatten)]
         repo: RepoArg,
         /// Push the tag to this remote, only if nobody changed it there meanwhile
@@ -191,26 +263,15 @@ pub fn main() -> i32 {
 }
 
 /// The key that signs, refused unless the keys directory counts it.
-/// `keys` is --keys; `loaded` a trust root already loaded from it (or
-/// from ./keys, for --require). A key file is checked only against a keys
-/// directory given or loaded; a token key always is, since its certificate
-/// comes from there.
+/// `trust` is the trust root already loaded from `keys`, if the command
+/// reads one; a token key needs it, since its certificate comes from there.
 fn signing_key(
     args: &SignerArgs,
-    keys: Option<&Path>,
-    loaded: Option<&Trust>,
+    keys: &KeysDir,
+    trust: Option<&Trust>,
     repo: &git2::Repository,
 ) -> Result<SigningKey> {
-    let dir = keys.unwrap_or(Path::new("keys"));
-    let owned;
-    let trust = match loaded {
-        Some(t) => Some(t),
-        None if keys.is_some() || args.key.is_none() => {
-            owned = Trust::load_dir(dir)?;
-            Some(&owned)
-        }
-        None => None,
-    };
+    let dir = keys.path.as_path();
     let key = match (&args.key, trust) {
         (Some(path), _) => sign::load_key_file(path)?,
         (None, Some(trust)) => match &args.gpg_agent {
@@ -226,9 +287,10 @@ fn signing_key(
 }
 
 fn card_list(keys: Option<&Path>) -> Result<i32> {
-    let dir = keys.unwrap_or(Path::new("keys"));
-    // The default ./keys is optional here; one named with --keys is not.
-    let trust = if keys.is_some() || dir.is_dir() {
+    let keys = KeysDir::new(keys);
+    let dir = keys.path.as_path();
+    // The default ./keys is optional here; one named is not.
+    let trust = if keys.from != KeysFrom::Default || dir.is_dir() {
         Some(Trust::load_dir(dir)?)
     } else {
         None
@@ -284,26 +346,31 @@ fn print_lines(reports: &[Report]) -> Result<()> {
     Ok(())
 }
 
+/// Says what was signed: the layer's number and the commit it vouches
+/// for, once all of it is done (a refused push rolls the local tag back,
+/// so there is no layer to announce).
 fn finish_signing(
     repo: &git2::Repository,
     name: &str,
     signed: Signed,
     push: Option<&str>,
 ) -> Result<i32> {
+    let chain = chain::read(repo, name);
+    let commit = chain.commit.clone().unwrap_or_default();
     let layer = match &signed {
         Signed::AlreadySigned { layer } => {
-            eprintln!("{name}: this key already signed layer {layer}; nothing to do");
+            eprintln!(
+                "{name}: this key already signed layer {layer} over commit {commit}; nothing to do"
+            );
             return Ok(0);
         }
-        Signed::Added { layer, .. } => *layer,
+        Signed::Added { .. } => chain.layers.len(),
     };
-    // Say what was done only once all of it is done: a refused push rolls
-    // the local tag back, so there is no layer to announce.
     if let Some(remote) = push {
         sign::publish(repo, name, remote, &signed)?;
-        eprintln!("{name}: signed layer {layer} and pushed it to {remote}");
+        eprintln!("{name}: signed layer {layer} over commit {commit} and pushed it to {remote}");
     } else {
-        eprintln!("{name}: signed layer {layer}");
+        eprintln!("{name}: signed layer {layer} over commit {commit}");
     }
     Ok(0)
 }
@@ -320,8 +387,18 @@ fn run(command: Command) -> Result<i32> {
             repo,
             push,
         } => {
+            let keys = KeysDir::new(keys.as_deref());
+            let message = free_message(message)?;
             let repo = open_repo(&repo.repo)?;
-            let mut key = signing_key(&signer, keys.keys.as_deref(), None, &repo)?;
+            // The commit first: an ambiguous name stops before any key is
+            // unlocked.
+            sign::resolve_commit(&repo, commit.as_deref().unwrap_or("HEAD"))?;
+            let trust = if keys.from != KeysFrom::Default || signer.key.is_none() {
+                Some(keys.load_for(&repo)?)
+            } else {
+                None
+            };
+            let mut key = signing_key(&signer, &keys, trust.as_ref(), &repo)?;
             let signed = sign::sign(
                 &repo,
                 &name,
@@ -337,33 +414,30 @@ fn run(command: Command) -> Result<i32> {
             message,
             tagger,
             require,
+            env,
             keys,
             repo,
             push,
         } => {
-            // Configuration first: a bad --require or keys dir stops
-            // before any key is unlocked or tag is read.
-            let required = match &require {
-                Some(text) => {
-                    let trust = Trust::load_dir(keys.keys.as_deref().unwrap_or(Path::new("keys")))?;
-                    let rule = trust.parse_rule(text, "--require")?;
-                    Some((trust, rule))
-                }
-                None => None,
-            };
+            // Configuration first: a bad --require, --env, -m or keys
+            // directory stops before any key is unlocked or tag is read.
+            let keys = KeysDir::new(keys.as_deref());
+            let message = free_message(message)?;
             let repo = open_repo(&repo.repo)?;
-            let mut key = signing_key(
-                &signer,
-                keys.keys.as_deref(),
-                required.as_ref().map(|(t, _)| t),
-                &repo,
-            )?;
+            let trust = keys.load_for(&repo)?;
+            let rule = match (&require, &env) {
+                (Some(text), _) => Some(trust.parse_rule(text, "--require")?),
+                (None, Some(env)) => Some(trust.rule_for(env)?.clone()),
+                (None, None) => None,
+            };
+            let mut key = signing_key(&signer, &keys, Some(&trust), &repo)?;
             let signed = sign::cosign(
                 &repo,
                 &name,
                 &mut key,
                 &LayerOptions { message, tagger },
-                required.as_ref().map(|(t, r)| (t, r)),
+                &trust,
+                rule.as_ref(),
             )?;
             finish_signing(&repo, &name, signed, push.as_deref())
         }
@@ -374,9 +448,10 @@ fn run(command: Command) -> Result<i32> {
             repo,
             json,
         } => {
-            let trust = Trust::load_dir(&keys.keys)?;
-            let gate = Gate::for_environment(&trust, &env)?;
+            let keys = KeysDir::new(keys.keys.as_deref());
             let repo = open_repo(&repo.repo)?;
+            let trust = keys.load_for(&repo)?;
+            let gate = Gate::for_environment(&trust, &env)?;
             let reports = gate.judge_all(&repo, &names)?;
             if json {
                 print_json(&reports)?;
@@ -395,7 +470,9 @@ fn run(command: Command) -> Result<i32> {
             keys,
             repo,
         } => {
-            let trust = Trust::load_dir(&keys.keys)?;
+            let keys = KeysDir::new(keys.keys.as_deref());
+            let repo = open_repo(&repo.repo)?;
+            let trust = keys.load_for(&repo)?;
             let envs: Vec<String> = match env {
                 Some(e) => {
                     trust.rule_for(&e)?;
@@ -406,10 +483,9 @@ fn run(command: Command) -> Result<i32> {
             if envs.is_empty() {
                 return Err(Error::config(format!(
                     "{}: defines no environment; add [environments.NAME] with a require rule",
-                    keys.keys.join("policy.toml").display()
+                    keys.path.join("policy.toml").display()
                 )));
             }
-            let repo = open_repo(&repo.repo)?;
             let chain = chain::read(&repo, &name);
             let checks = verify::check_chain(&chain, &trust, std::time::SystemTime::now());
             let mut all = true;
@@ -430,9 +506,10 @@ fn run(command: Command) -> Result<i32> {
             filter,
             json,
         } => {
-            let trust = Trust::load_dir(&keys.keys)?;
-            let gate = Gate::for_environment(&trust, &env)?;
+            let keys = KeysDir::new(keys.keys.as_deref());
             let repo = open_repo(&repo.repo)?;
+            let trust = keys.load_for(&repo)?;
+            let gate = Gate::for_environment(&trust, &env)?;
             let names: Vec<String> = chain::tag_names(&repo)?
                 .into_iter()
                 .filter(|n| filter.as_deref().is_none_or(|f| crate::glob::matches(f, n)))

@@ -191,6 +191,7 @@ fn run_in(dir: &Path) -> Result<()> {
         "v1.4.0",
         &mut bob_key,
         &LayerOptions::default(),
+        &trust,
         None,
     )?;
     say("   $ sigtag cosign v1.4.0 --key bob.key      (or: git tag -s -f v1.4.0 v1.4.0)");
@@ -206,7 +207,8 @@ fn run_in(dir: &Path) -> Result<()> {
         "v1.4.0",
         &mut staging_key,
         &LayerOptions::default(),
-        Some((&trust, &humans)),
+        &trust,
+        Some(&humans),
     )?;
     say("   $ sigtag cosign v1.4.0 --key staging.key --require \"2 of humans\"");
     expect(&verdict(&repo, &trust, "prod", "v1.4.0")?, true)?;
@@ -222,6 +224,7 @@ fn run_in(dir: &Path) -> Result<()> {
         "v1.4.0",
         &mut staging_key,
         &LayerOptions::default(),
+        &trust,
         None,
     )?;
     if let Signed::AlreadySigned { layer } = again {
@@ -265,6 +268,7 @@ fn run_in(dir: &Path) -> Result<()> {
         "v1.5.0",
         &mut laptop_key,
         &LayerOptions::default(),
+        &trust,
         None,
     )?;
     say("   alice signs v1.5.0, then co-signs it with her other key.");
@@ -288,6 +292,7 @@ fn run_in(dir: &Path) -> Result<()> {
         "test-1",
         &mut bob_key,
         &LayerOptions::default(),
+        &trust,
         None,
     )?;
     let test_tag = repo

@@ -303,6 +303,98 @@ fn valid_tag_name(name: &str) -> Result<()> {
     }
 }
 
+/// Where git looks for a short name, in its order (git's
+/// `ref_rev_parse_rules`); `{}` stands for the name.
+const REF_RULES: &[&str] = &[
+    "{}",
+    "refs/{}",
+    "refs/tags/{}",
+    "refs/heads/{}",
+    "refs/remotes/{}",
+    "refs/remotes/{}/HEAD",
+];
+
+/// The name a revision starts from: `main` in `main~1`, `main^{commit}`,
+/// `main@{1}` or `main:path`; `@` stands for `HEAD`.
+fn base_name(spec: &str) -> &str {
+    let base = spec
+        .split(['~', '^', ':'])
+        .next()
+        .and_then(|b| b.split("@{").next())
+        .unwrap_or("");
+    if base == "@" {
+        "HEAD"
+    } else {
+        base
+    }
+}
+
+/// What `spec` names, as `the label (commit <id>)`, for an ambiguity.
+fn describe_candidate(label: &str, object: Option<git2::Object<'_>>) -> String {
+    match object.and_then(|o| o.peel_to_commit().ok()) {
+        Some(c) => format!("{label} (commit {})", c.id()),
+        None => format!("{label} (not a commit)"),
+    }
+}
+
+/// Resolves the commit a new tag goes on, refusing a name git would call
+/// ambiguous: one that matches more than one of `NAME`, `refs/NAME`,
+/// `refs/tags/NAME`, `refs/heads/NAME`, `refs/remotes/NAME` and
+/// `refs/remotes/NAME/HEAD`, or an abbreviated object id that is also a
+/// ref's name. libgit2 would pick one in silence (a pushed tag `main`
+/// before the branch, a ref `abc1234` before the commit `abc1234...`).
+/// Suffixes (`~1`, `^`, `@{1}`) are checked on the name they start from.
+/// A full object id must name an object of the repository.
+pub fn resolve_commit<'r>(repo: &'r Repository, spec: &str) -> Result<git2::Commit<'r>> {
+    let shown = object::printable(spec);
+    let not_a_commit = || {
+        Error::usage(format!(
+            "\"{shown}\" does not name a commit in this repository"
+        ))
+    };
+    let base = base_name(spec);
+    let full_hex = base.len() == 40 && base.bytes().all(|b| b.is_ascii_hexdigit());
+    if full_hex {
+        let found = Oid::from_str(base)
+            .ok()
+            .and_then(|oid| repo.find_object(oid, None).ok());
+        if found.is_none() {
+            return Err(not_a_commit());
+        }
+    } else if !base.is_empty() {
+        let mut candidates: Vec<String> = Vec::new();
+        for rule in REF_RULES {
+            let refname = rule.replace("{}", base);
+            if !git2::Reference::is_valid_name(&refname) {
+                continue;
+            }
+            if let Ok(r) = repo.find_reference(&refname) {
+                let target = r.peel(ObjectType::Any).ok();
+                candidates.push(describe_candidate(&refname, target));
+            }
+        }
+        let hex = base.len() >= 4 && base.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex && !candidates.is_empty() {
+            if let Ok(o) = repo.find_object_by_prefix(base, None) {
+                candidates.push(describe_candidate("the abbreviated object id", Some(o)));
+            }
+        }
+        if candidates.len() > 1 {
+            let list = match candidates.split_last() {
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            let base_shown = object::printable(base);
+            return Err(Error::usage(format!(
+                "the commit name \"{shown}\" is ambiguous: \"{base_shown}\" names {list}; pass the full commit id or a full ref name such as refs/heads/{base_shown}"
+            )));
+        }
+    }
+    repo.revparse_single(spec)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|_| not_a_commit())
+}
+
 /// Makes the first layer of tag `name` on `commitish` (default HEAD).
 pub fn sign(
     repo: &Repository,
@@ -318,16 +410,7 @@ pub fn sign(
             "tag {name} already exists; use sigtag cosign {name} to add a signature"
         )));
     }
-    let spec = commitish.unwrap_or("HEAD");
-    let commit = repo
-        .revparse_single(spec)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|_| {
-            Error::usage(format!(
-                "\"{}\" does not name a commit in this repository",
-                object::printable(spec)
-            ))
-        })?;
+    let commit = resolve_commit(repo, commitish.unwrap_or("HEAD"))?;
     let summary = commit.summary().ok().flatten().unwrap_or("").to_string();
     let message = match &opts.message {
         Some(m) => clean_message(m),
@@ -369,14 +452,67 @@ pub fn already_signed(chain: &Chain, key: &SigningKey) -> Option<usize> {
     })
 }
 
-/// Adds a layer signed by `key` on top of tag `name`. With `require`, the
-/// chain must already satisfy the rule.
+/// Refuses to lend a signature to a chain that nobody of the trust root
+/// vouched for: at least one signature of it must count for one of its
+/// signers (the refusal names what was found instead), and none may be
+/// one that rejects the tag (a tampered layer).
+fn vouched_for(name: &str, chain: &Chain, checks: &[verify::LayerCheck]) -> Result<()> {
+    for check in checks {
+        for outcome in &check.outcomes {
+            if let verify::Outcome::Fails(problem) = outcome {
+                if problem.rejects_tag() {
+                    return Err(Error::refused(format!(
+                        "refusing to co-sign {name}: layer {}: {problem}",
+                        check.number
+                    )));
+                }
+            }
+        }
+    }
+    let counts = checks
+        .iter()
+        .flat_map(|c| &c.outcomes)
+        .any(|o| matches!(o, verify::Outcome::Counts { .. }));
+    if counts {
+        return Ok(());
+    }
+    let mut found: Vec<String> = chain
+        .findings
+        .iter()
+        .map(|f| match f.layer {
+            Some(l) => format!("layer {l}: {}", f.problem),
+            None => f.problem.to_string(),
+        })
+        .collect();
+    for check in checks {
+        for outcome in &check.outcomes {
+            if let verify::Outcome::Fails(problem) = outcome {
+                found.push(format!("layer {}: {problem}", check.number));
+            }
+        }
+    }
+    found.dedup();
+    let found = if found.is_empty() {
+        "no signature at all".to_string()
+    } else {
+        found.join("; ")
+    };
+    Err(Error::refused(format!(
+        "refusing to co-sign {name}: no signature on it counts for a signer of the trust root \
+         (found {found}); a co-signature only adds to a chain a trusted signer has signed"
+    )))
+}
+
+/// Adds a layer signed by `key` on top of tag `name`. The chain must
+/// already carry a signature that counts for a signer of `trust`, and with
+/// `require` satisfy that rule.
 pub fn cosign(
     repo: &Repository,
     name: &str,
     key: &mut SigningKey,
     opts: &LayerOptions,
-    require: Option<(&Trust, &Rule)>,
+    trust: &Trust,
+    require: Option<&Rule>,
 ) -> Result<Signed> {
     valid_tag_name(name)?;
     let chain = chain::read(repo, name);
@@ -394,9 +530,9 @@ pub fn cosign(
     if let Some(layer) = already_signed(&chain, key) {
         return Ok(Signed::AlreadySigned { layer });
     }
-    if let Some((trust, rule)) = require {
-        let now = SystemTime::now();
-        let checks = verify::check_chain(&chain, trust, now);
+    let checks = verify::check_chain(&chain, trust, SystemTime::now());
+    vouched_for(name, &chain, &checks)?;
+    if let Some(rule) = require {
         let report = crate::report::Report::build("--require", rule, trust, &chain, &checks);
         if !report.satisfied {
             let why = report
@@ -486,6 +622,102 @@ pub fn publish_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openpgp::cert::CertBuilder;
+    use openpgp::serialize::SerializeInto;
+    use std::collections::BTreeMap;
+
+    fn cert(uid: &str) -> Cert {
+        CertBuilder::general_purpose(Some(uid))
+            .generate()
+            .unwrap()
+            .0
+    }
+
+    /// A repository with one commit, and a trust root where alice is the
+    /// only human.
+    fn setup(alice: &Cert) -> (tempfile::TempDir, Repository, Trust) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        {
+            let who = git2::Signature::now("alice", "alice@example.org").unwrap();
+            let tree = repo.treebuilder(None).unwrap().write().unwrap();
+            let tree = repo.find_tree(tree).unwrap();
+            repo.commit(Some("HEAD"), &who, &who, "one", &tree, &[])
+                .unwrap();
+        }
+        let source = crate::trust::CertSource {
+            name: "alice".into(),
+            origin: "alice.asc".into(),
+            bytes: alice.armored().to_vec().unwrap(),
+        };
+        let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
+        let envs = BTreeMap::from([("staging".to_string(), "1 of humans".to_string())]);
+        let trust = Trust::build(vec![source], groups, envs, "policy.toml").unwrap();
+        (dir, repo, trust)
+    }
+
+    /// The resource's `out` co-signs with a rule: a chain no trusted signer
+    /// signed is refused for that reason first, whatever the rule says.
+    #[test]
+    fn cosign_with_a_rule_still_needs_a_trusted_signature() {
+        let (alice, mallory) = (
+            cert("alice <alice@example.org>"),
+            cert("mallory <m@example.org>"),
+        );
+        let (_dir, repo, trust) = setup(&alice);
+        let mut mallory_key = signing_key_of(mallory.clone(), "mallory").unwrap();
+        sign(
+            &repo,
+            "v1",
+            None,
+            &mut mallory_key,
+            &LayerOptions::default(),
+        )
+        .unwrap();
+        let before = repo.refname_to_id("refs/tags/v1").unwrap();
+        let rule = trust.rule_for("staging").unwrap().clone();
+        let mut alice_key = signing_key_of(alice, "alice").unwrap();
+        for rule in [Some(&rule), None] {
+            let err = cosign(
+                &repo,
+                "v1",
+                &mut alice_key,
+                &LayerOptions::default(),
+                &trust,
+                rule,
+            )
+            .unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Refused);
+            assert_eq!(
+                err.message(),
+                format!(
+                    "refusing to co-sign v1: no signature on it counts for a signer of the trust root \
+                     (found layer 1: signed by a key nobody trusts: {}); a co-signature only adds to \
+                     a chain a trusted signer has signed",
+                    mallory_key.fingerprint().to_hex()
+                )
+            );
+        }
+        assert_eq!(repo.refname_to_id("refs/tags/v1").unwrap(), before);
+    }
+
+    #[test]
+    fn checks_the_name_a_revision_starts_from() {
+        for (spec, base) in [
+            ("main", "main"),
+            ("main~1", "main"),
+            ("main^", "main"),
+            ("main^{commit}", "main"),
+            ("main@{1}", "main"),
+            ("origin/main~2^2", "origin/main"),
+            ("HEAD:README", "HEAD"),
+            ("@", "HEAD"),
+            ("@~1", "HEAD"),
+            (":/fix", ""),
+        ] {
+            assert_eq!(base_name(spec), base, "{spec}");
+        }
+    }
 
     #[test]
     fn finds_pull_requests() {

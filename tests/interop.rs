@@ -69,14 +69,15 @@ impl Team {
         self.sigtag_in(repo, &args)
     }
 
-    /// `sigtag cosign NAME --key FILE --repo REPO EXTRA...`
+    /// `sigtag cosign NAME --key FILE --keys KEYS --repo REPO EXTRA...`
     fn cosign(&self, key: &Key, name: &str, extra: &[&str]) -> Run {
         self.cosign_in(&self.ctx.repo, key, name, extra)
     }
 
     fn cosign_in(&self, repo: &Path, key: &Key, name: &str, extra: &[&str]) -> Run {
         let file = self.keyfile(key);
-        let mut args = vec!["cosign", name, "--key", &file];
+        let keys = self.keys();
+        let mut args = vec!["cosign", name, "--key", &file, "--keys", &keys];
         args.extend_from_slice(extra);
         self.sigtag_in(repo, &args)
     }
@@ -337,24 +338,15 @@ fn cosign_refuses_a_missing_tag() {
 fn cosign_require_refuses_a_chain_that_does_not_meet_the_rule() {
     let t = Team::new();
     let ctx = &t.ctx;
-    let keys = t.keys();
     ctx.chain("v1", &[&t.alice]);
     let before = ctx.rev_parse("refs/tags/v1");
-    let run = t.cosign(
-        &t.staging,
-        "v1",
-        &["--require", "2 of humans", "--keys", &keys],
-    );
+    let run = t.cosign(&t.staging, "v1", &["--require", "2 of humans"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stdout, "", "{run:?}");
     assert_eq!(ctx.rev_parse("refs/tags/v1"), before, "no layer added");
 
     ctx.cosign(&t.bob, "v1", &Sig::default());
-    let run = t.cosign(
-        &t.staging,
-        "v1",
-        &["--require", "2 of humans", "--keys", &keys],
-    );
+    let run = t.cosign(&t.staging, "v1", &["--require", "2 of humans"]);
     ok(&run);
     let r = ctx.verify_one("prod", "v1");
     assert!(r.satisfied(), "{}", r.0);

@@ -98,6 +98,19 @@ fn cosign_race(w: &World, url: &str, hooks: bool) {
     let c1 = w.commit("app.txt", "one\n", "one");
     w.chain_at("v1", &c1, &[&a, &b], now() - 100);
     let base = w.tag_object("v1");
+    // The trust root both co-signers check the chain against.
+    let keys = w.unique("keys");
+    fs::create_dir(&keys).unwrap();
+    for k in [&a, &b, &signers[0], &signers[1]] {
+        fs::write(keys.join(format!("{}.asc", k.name)), w.cert(k)).unwrap();
+    }
+    fs::write(
+        keys.join("policy.toml"),
+        "[groups]\nhumans = [\"alice\", \"bob\"]\npipelines = [\"staging\", \"qa\"]\n\n\
+         [environments.staging]\nrequire = \"2 of humans\"\n",
+    )
+    .unwrap();
+    let keys = World::s(&keys);
     let mut clones: Vec<(PathBuf, PathBuf)> = Vec::new();
     for k in &signers {
         let dir = w.unique("clone");
@@ -124,7 +137,13 @@ fn cosign_race(w: &World, url: &str, hooks: bool) {
             .iter()
             .map(|(dir, key)| {
                 let key = World::s(key);
-                let cmd = sigtag(w, dir, &["cosign", "v1", "--key", &key, "--push", "origin"]);
+                let cmd = sigtag(
+                    w,
+                    dir,
+                    &[
+                        "cosign", "v1", "--key", &key, "--keys", &keys, "--push", "origin",
+                    ],
+                );
                 (cmd, Vec::new())
             })
             .collect();

@@ -110,7 +110,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                 )));
             }
         }
-        let signed = sign::cosign(&repo, &tag, &mut key, &opts, Some((&source.trust, &rule)))?;
+        let signed = sign::cosign(&repo, &tag, &mut key, &opts, &source.trust, Some(&rule))?;
         let previous = match &signed {
             Signed::AlreadySigned { layer } => {
                 log(&format!(
