@@ -710,6 +710,7 @@ impl Ctx {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("LC_ALL", "C")
             .env_remove("SIGTAG_PASSPHRASE")
+            .env_remove("SIGTAG_KEYS")
             .env_remove("GIT_DIR");
         cmd
     }
