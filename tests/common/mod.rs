@@ -453,7 +453,10 @@ impl Ctx {
             .arg(format!("gpg.program={}", self.wrapper.display()))
             .args(["-c", "advice.nestedTag=false"]);
         if let Some(t) = sig.time {
-            cmd.env("TEST_GPG_FAKETIME", format!("{t}!"));
+            // git dates the layer when gpg's clock says it signs it: a
+            // layer's date must agree with its signature (DESIGN §1).
+            cmd.env("TEST_GPG_FAKETIME", format!("{t}!"))
+                .env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
         }
         if let Some(d) = &sig.digest {
             cmd.env("TEST_GPG_DIGEST", d);
