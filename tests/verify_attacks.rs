@@ -4,8 +4,10 @@
 //! vouches for, replace refs and grafts, text-mode signatures, copied
 //! signatures with a rewritten date, and weak revocations.
 
+// The resource harness includes the same git, gpg and process helpers.
+#![allow(clippy::duplicate_mod)]
+
 mod common;
-#[allow(dead_code)]
 mod resource_support;
 
 use common::*;
@@ -73,7 +75,9 @@ fn inner(ctx: &Ctx, name: &str) -> String {
 
 fn armored_block(obj: &[u8]) -> Vec<u8> {
     let text = String::from_utf8(obj.to_vec()).unwrap();
-    let at = text.find("-----BEGIN PGP SIGNATURE-----").expect("signed layer");
+    let at = text
+        .find("-----BEGIN PGP SIGNATURE-----")
+        .expect("signed layer");
     text.as_bytes()[at..].to_vec()
 }
 
@@ -165,10 +169,7 @@ fn huge_objects(repo: &Path, head: &str) {
 }
 
 const BIG_REASONS: [(&str, &str); 3] = [
-    (
-        "big-annotated",
-        "the chain ends at a blob, not at a commit",
-    ),
+    ("big-annotated", "the chain ends at a blob, not at a commit"),
     ("big-layer", "malformed tag object: larger than 1 MiB"),
     (
         "big-light",
@@ -212,10 +213,8 @@ fn huge_objects_are_refused_without_being_read() {
     let run = Run::from_output(out);
     ok(&run);
     let reports = run.json();
-    let mut seen: Vec<(String, Option<String>)> = reports
-        .iter()
-        .map(|r| (r.tag(), r.rejected()))
-        .collect();
+    let mut seen: Vec<(String, Option<String>)> =
+        reports.iter().map(|r| (r.tag(), r.rejected())).collect();
     seen.sort();
     let mut expected: Vec<(String, Option<String>)> = BIG_REASONS
         .iter()
@@ -347,11 +346,7 @@ fn an_unsigned_inner_layer_dated_after_its_signers_is_refused() {
     );
     let r = ctx.verify_one("staging", "v1");
     r.assert_rejected(&reason);
-    assert!(
-        r.problems().contains(&(Some(2), reason.clone())),
-        "{}",
-        r.0
-    );
+    assert!(r.problems().contains(&(Some(2), reason.clone())), "{}", r.0);
 }
 
 // ------------------------------------------------------------ 4. replace refs
