@@ -548,7 +548,9 @@ impl World {
         let path = self.unique("gpg-at-");
         fs::write(
             &path,
-            format!("#!/bin/sh\nexec gpg --ignore-time-conflict --faked-system-time '{t}!' \"$@\"\n"),
+            format!(
+                "#!/bin/sh\nexec gpg --ignore-time-conflict --faked-system-time '{t}!' \"$@\"\n"
+            ),
         )
         .unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
