@@ -35,6 +35,7 @@ pub mod gate;
 pub mod glob;
 pub mod message;
 pub mod object;
+pub mod policy;
 pub mod problem;
 pub mod remote;
 pub mod report;

@@ -123,6 +123,12 @@ impl fmt::Display for ParseError {
     }
 }
 
+/// The error for an object over [`MAX_OBJECT_SIZE`], also given without
+/// reading it when its header says so.
+pub fn too_large() -> ParseError {
+    malformed("larger than 1 MiB")
+}
+
 fn malformed(why: impl Into<String>) -> ParseError {
     ParseError::Malformed(why.into())
 }
@@ -132,7 +138,7 @@ const HEADERS: [&str; 4] = ["object", "type", "tag", "tagger"];
 /// Parses a tag object strictly.
 pub fn parse(raw: &[u8]) -> Result<TagObject, ParseError> {
     if raw.len() > MAX_OBJECT_SIZE {
-        return Err(malformed("larger than 1 MiB"));
+        return Err(too_large());
     }
     if raw.contains(&0) {
         return Err(malformed("it holds a NUL byte"));

@@ -8,8 +8,27 @@
 use crate::object::Kind;
 use std::fmt;
 
-/// Signatures dated further ahead than this do not count.
+/// Signatures dated further ahead than this do not count. It is also how
+/// much earlier than its layer's tagger date a signature may be made, and
+/// how much earlier than the layer below it a layer may be dated.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 5 * 60;
+
+/// How much later than its layer's tagger date a signature may be made:
+/// git takes the date, then waits for gpg, a PIN or a touch.
+pub const MAX_SIGNING_DELAY_SECS: u64 = 60 * 60;
+
+/// A duration in words, as the messages print the bounds above: "5
+/// minutes", "1 hour", "90 seconds".
+pub fn duration_words(secs: u64) -> String {
+    let (n, unit) = if secs % 3600 == 0 && secs > 0 {
+        (secs / 3600, "hour")
+    } else if secs % 60 == 0 && secs > 0 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
@@ -33,6 +52,25 @@ pub enum Problem {
     },
     UnreadableSignature(String),
     TooManySignatures,
+    /// A signature by a trusted key made too long before or after its
+    /// layer's tagger date (both RFC 3339).
+    DateMismatch {
+        signer: String,
+        dated: String,
+        signed: String,
+    },
+    /// A layer dated earlier than the layer below it by more than the
+    /// clock skew (both RFC 3339).
+    OutOfOrder {
+        dated: String,
+        below: String,
+    },
+    /// `refs/replace/<object>` replaces an object of the chain (a layer,
+    /// the commit, its tree or anything in it) with `by`.
+    Replaced {
+        object: String,
+        by: String,
+    },
 
     // --- the layer or signature counts for nothing ---
     Unsigned,
@@ -55,6 +93,11 @@ pub enum Problem {
     Future {
         signer: String,
         created: String,
+    },
+    /// Past its own Signature Expiration Time (RFC 3339).
+    SignatureExpired {
+        signer: String,
+        at: String,
     },
     Expired {
         signer: String,
@@ -104,6 +147,9 @@ impl Problem {
                 | BadSignature { .. }
                 | UnreadableSignature(_)
                 | TooManySignatures
+                | DateMismatch { .. }
+                | OutOfOrder { .. }
+                | Replaced { .. }
         )
     }
 }
@@ -136,6 +182,27 @@ impl fmt::Display for Problem {
                 f,
                 "more than {MAX_SIGNATURES_PER_LAYER} signature packets in one layer"
             ),
+            DateMismatch {
+                signer,
+                dated,
+                signed,
+            } => write!(
+                f,
+                "the layer is dated {dated} but {signer}'s signature was made at {signed}: \
+                 a signature comes at most {} before its layer's date and at most {} after it",
+                duration_words(MAX_CLOCK_SKEW_SECS),
+                duration_words(MAX_SIGNING_DELAY_SECS)
+            ),
+            OutOfOrder { dated, below } => write!(
+                f,
+                "the layer is dated {dated}, more than {} before the layer below it ({below})",
+                duration_words(MAX_CLOCK_SKEW_SECS)
+            ),
+            Replaced { object, by } => write!(
+                f,
+                "refs/replace/{object} replaces {object} of the chain with {by}: \
+                 git would use other content than was signed"
+            ),
             Unsigned => f.write_str("no signature"),
             ForeignSignature(kind) => write!(f, "not an OpenPGP signature ({kind})"),
             UnknownKey(id) => write!(f, "signed by a key nobody trusts: {id}"),
@@ -152,8 +219,12 @@ impl fmt::Display for Problem {
             ),
             Future { signer, created } => write!(
                 f,
-                "signature by {signer} is dated {created}, more than 5 minutes in the future"
+                "signature by {signer} is dated {created}, more than {} in the future",
+                duration_words(MAX_CLOCK_SKEW_SECS)
             ),
+            SignatureExpired { signer, at } => {
+                write!(f, "signature by {signer} expired at {at}")
+            }
             Expired { signer, key } => write!(
                 f,
                 "{signer}'s key {key} had expired when the signature was made"

@@ -109,6 +109,7 @@ impl Report {
             .collect();
         let mut rejected = chain.rejection().map(|f| f.problem.to_string());
         let mut signers = Vec::new();
+        let mut expires: Option<i64> = None;
         for check in checks {
             for outcome in &check.outcomes {
                 match outcome {
@@ -116,10 +117,17 @@ impl Report {
                         signer,
                         key,
                         created,
+                        expires: until,
                     } => {
                         let Some(s) = trust.signer(*signer) else {
                             continue;
                         };
+                        if let Some(t) = until {
+                            let secs = t
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                            expires = Some(expires.map_or(secs, |e| e.min(secs)));
+                        }
                         signers.push(CountedSigner {
                             name: s.name.clone(),
                             groups: s.groups.clone(),
@@ -164,7 +172,7 @@ impl Report {
             problems,
             outer: chain.outer.clone(),
             created: chain.created(),
-            expires: None,
+            expires,
         }
     }
 
@@ -237,6 +245,7 @@ pub fn explain(
                         signer,
                         key,
                         created,
+                        ..
                     } => {
                         let Some(s) = trust.signer(*signer) else {
                             continue;

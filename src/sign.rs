@@ -445,8 +445,7 @@ pub fn already_signed(chain: &Chain, key: &SigningKey) -> Option<usize> {
         sigs.iter()
             .any(|s| {
                 s.get_issuers().iter().any(|i| i.aliases(&handle))
-                    && s.verify_message(public.key(), layer.object.payload())
-                        .is_ok()
+                    && verify::verifies(s, public.key(), layer.object.payload())
             })
             .then_some(layer.number)
     })

@@ -4,20 +4,30 @@
 //! it is a document signature that verifies over the layer's payload with
 //! a key of a trusted certificate; its hash algorithm is acceptable to the
 //! standard policy; it is not dated more than [`MAX_CLOCK_SKEW_SECS`] in the
-//! future; the certificate is not hard-revoked; at the signature's creation
-//! time the certificate and the key were valid, alive, not soft-revoked,
-//! and the key could sign.
+//! future; it has not passed its own expiration time; the certificate is
+//! not hard-revoked (revocations are judged under [`crate::policy`], which
+//! honours them whatever their hash); at the signature's creation time the
+//! certificate and the key were valid, alive, not soft-revoked, and the key
+//! could sign.
 //!
-//! A signature that fails to verify with a trusted key rejects the whole
-//! tag: the layer was altered. This module reads no repository.
+//! Two problems reject the whole tag: a signature that no trusted
+//! candidate key verifies (the layer was altered; this is decided by
+//! [`verifies`] before any validity check, so no other reason can hide
+//! it), and a trusted signature made more than [`MAX_CLOCK_SKEW_SECS`]
+//! before or [`MAX_SIGNING_DELAY_SECS`] after its layer's tagger date (the
+//! date that orders versions would not be vouched for). This module reads
+//! no repository.
 
 use crate::chain::{Chain, Layer};
 use crate::object::SignatureBlock;
-use crate::problem::{Problem, MAX_CLOCK_SKEW_SECS, MAX_SIGNATURES_PER_LAYER};
+use crate::policy::Policy;
+use crate::problem::{
+    Problem, MAX_CLOCK_SKEW_SECS, MAX_SIGNATURES_PER_LAYER, MAX_SIGNING_DELAY_SECS,
+};
 use crate::trust::Trust;
 use openpgp::packet::Signature;
 use openpgp::parse::{PacketParser, PacketParserResult, Parse};
-use openpgp::policy::{HashAlgoSecurity, Policy, StandardPolicy};
+use openpgp::policy::{HashAlgoSecurity, Policy as _, StandardPolicy};
 use openpgp::types::{
     HashAlgorithm, ReasonForRevocation, RevocationStatus, RevocationType, SignatureType,
 };
@@ -34,6 +44,8 @@ pub enum Outcome {
         /// Fingerprint of the key that made the signature (upper-case hex).
         key: String,
         created: SystemTime,
+        /// The signature's own expiration time, if it has one.
+        expires: Option<SystemTime>,
     },
     Fails(Problem),
 }
@@ -72,8 +84,9 @@ pub fn check_layer(layer: &Layer, trust: &Trust, now: SystemTime) -> Vec<Outcome
         Err(p) => return vec![Outcome::Fails(p)],
     };
     let payload = layer.object.payload();
+    let dated = layer.object.tagger.time;
     sigs.iter()
-        .map(|sig| check_signature(sig, payload, trust, now))
+        .map(|sig| check_signature(sig, payload, dated, trust, now))
         .collect()
 }
 
@@ -113,7 +126,79 @@ fn hex_id(h: &KeyHandle) -> String {
     }
 }
 
-fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTime) -> Outcome {
+/// Does `sig` verify over `payload` with `key`, by the mathematics alone?
+///
+/// Nothing else is judged here: not the key's age (the key is taken as if
+/// it had existed forever, since Sequoia refuses a key younger than the
+/// signature before it looks at the math), not the signature's type, hash
+/// algorithm or creation time. A text signature (`gpg --textmode`) is
+/// checked over the payload with canonical line endings (CRLF), as
+/// OpenPGP defines it; any other type over the bytes as they are.
+pub fn verifies<P, R>(sig: &Signature, key: &openpgp::packet::Key<P, R>, payload: &[u8]) -> bool
+where
+    P: openpgp::packet::key::KeyParts,
+    R: openpgp::packet::key::KeyRole,
+{
+    let mut ageless = key.clone().parts_into_public().role_into_unspecified();
+    if ageless.set_creation_time(SystemTime::UNIX_EPOCH).is_err() {
+        return false;
+    }
+    let Ok(builder) = sig.hash_algo().context() else {
+        return false;
+    };
+    let mut hash = builder.for_signature(sig.version());
+    if let Some(salt) = sig.salt() {
+        hash.update(salt);
+    }
+    if sig.typ() == SignatureType::Text {
+        hash.update(&canonical_text(payload));
+    } else {
+        hash.update(payload);
+    }
+    sig.verify_hash(&ageless, hash).is_ok()
+}
+
+/// `text` with every line ending (LF, CR or CRLF) made CRLF, the form a
+/// text signature is made over.
+fn canonical_text(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 32 + 2);
+    let mut bytes = text.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\r' => {
+                if bytes.peek() == Some(&b'\n') {
+                    bytes.next();
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// Seconds since the epoch of a tagger date, as a time (dates before the
+/// epoch are the epoch).
+fn tagger_time(time: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(time).unwrap_or(0))
+}
+
+/// Is a signature made at `signed` vouching for a layer dated `dated`?
+/// It may come up to the clock skew before the date and up to the signing
+/// delay after it.
+fn agrees_with_date(signed: SystemTime, dated: SystemTime) -> bool {
+    signed + Duration::from_secs(MAX_CLOCK_SKEW_SECS) >= dated
+        && signed <= dated + Duration::from_secs(MAX_SIGNING_DELAY_SECS)
+}
+
+fn check_signature(
+    sig: &Signature,
+    payload: &[u8],
+    dated: i64,
+    trust: &Trust,
+    now: SystemTime,
+) -> Outcome {
     let policy = StandardPolicy::new();
     let fail = Outcome::Fails;
 
@@ -140,14 +225,43 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
             .map_or_else(|| "(the signature names no key)".to_string(), hex_id);
         return fail(Problem::UnknownKey(id));
     };
-    let first_name = first.1.to_string();
+
+    // The mathematics first, before any question of validity: a signature
+    // no trusted candidate key verifies means the layer was tampered with,
+    // whatever else is wrong with it.
+    let verified = candidates.iter().find(|(_, _, cert, fpr)| {
+        cert.keys()
+            .key_handle(fpr.clone())
+            .next()
+            .is_some_and(|ka| verifies(sig, ka.key(), payload))
+    });
+    let Some((si, name, cert, fpr)) = verified else {
+        let (_, name, _, fpr) = first;
+        return fail(Problem::BadSignature {
+            signer: name.to_string(),
+            key: fpr.to_hex(),
+        });
+    };
+    let (si, cert, fpr) = (*si, *cert, fpr.clone());
+    let signer = name.to_string();
+    let key = fpr.to_hex();
 
     if !matches!(sig.typ(), SignatureType::Binary | SignatureType::Text) {
-        return fail(Problem::NotDocumentSignature { signer: first_name });
+        return fail(Problem::NotDocumentSignature { signer });
     }
     let Some(created) = sig.signature_creation_time() else {
-        return fail(Problem::NoCreationTime { signer: first_name });
+        return fail(Problem::NoCreationTime { signer });
     };
+    // The order of versions rests on the tagger date: a trusted signature
+    // must vouch for it.
+    let date = tagger_time(dated);
+    if !agrees_with_date(created, date) {
+        return fail(Problem::DateMismatch {
+            signer,
+            dated: crate::report::rfc3339(date),
+            signed: crate::report::rfc3339(created),
+        });
+    }
     if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
         let algo = sig.hash_algo();
         if matches!(
@@ -155,50 +269,22 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
             HashAlgorithm::SHA1 | HashAlgorithm::MD5 | HashAlgorithm::RipeMD
         ) {
             return fail(Problem::Weak {
-                signer: first_name,
+                signer,
                 algo: algo.to_string(),
             });
         }
         return fail(Problem::PolicyRejected {
-            signer: first_name,
+            signer,
             why: crate::error::clean(&e.to_string()),
         });
     }
-
-    // Cryptographic check: the first candidate key it verifies with.
-    let mut verified = None;
-    for (si, name, cert, fpr) in &candidates {
-        let Some(ka) = cert.keys().key_handle(fpr.clone()).next() else {
-            continue;
-        };
-        if sig.verify_message(ka.key(), payload).is_ok() {
-            verified = Some((*si, *name, *cert, fpr.clone()));
-            break;
-        }
-    }
-    let Some((si, name, cert, fpr)) = verified else {
-        let (_, name, cert, fpr) = first;
-        let signer = name.to_string();
-        let key_created = cert
-            .keys()
-            .key_handle(fpr.clone())
-            .next()
-            .map(|ka| ka.key().creation_time());
-        if key_created.is_some_and(|k| k > created) {
-            // Sequoia refuses keys younger than the signature before it
-            // looks at the math; that is a validity problem, not tampering.
-            return fail(Problem::NotYetValid {
-                signer,
-                key: fpr.to_hex(),
-            });
-        }
-        return fail(Problem::BadSignature {
+    let expires = sig.signature_expiration_time();
+    if let Some(at) = expires.filter(|at| *at <= now) {
+        return fail(Problem::SignatureExpired {
             signer,
-            key: fpr.to_hex(),
+            at: crate::report::rfc3339(at),
         });
-    };
-    let signer = name.to_string();
-    let key = fpr.to_hex();
+    }
 
     if created > now + Duration::from_secs(MAX_CLOCK_SKEW_SECS) {
         return fail(Problem::Future {
@@ -207,7 +293,16 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
         });
     }
 
-    if let Some(p) = revocation_problem(cert, &fpr, &policy, created, &signer, &key) {
+    let key_created = cert
+        .keys()
+        .key_handle(fpr.clone())
+        .next()
+        .map(|ka| ka.key().creation_time());
+    if key_created.is_some_and(|k| k > created) {
+        return fail(Problem::NotYetValid { signer, key });
+    }
+
+    if let Some(p) = revocation_problem(cert, &fpr, &Policy::new(), created, &signer, &key) {
         return fail(p);
     }
 
@@ -242,6 +337,7 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
         signer: si,
         key,
         created,
+        expires,
     }
 }
 
@@ -251,7 +347,7 @@ fn check_signature(sig: &Signature, payload: &[u8], trust: &Trust, now: SystemTi
 fn revocation_problem(
     cert: &Cert,
     fpr: &openpgp::Fingerprint,
-    policy: &dyn Policy,
+    policy: &dyn openpgp::policy::Policy,
     created: SystemTime,
     signer: &str,
     key: &str,
@@ -346,9 +442,22 @@ mod tests {
     }
 
     fn layer(key: &mut SigningKey, at: SystemTime, message: &str) -> Layer {
+        layer_dated(key, at, at, message)
+    }
+
+    /// A layer whose tagger date is `dated`, signed at `at`.
+    fn layer_dated(
+        key: &mut SigningKey,
+        dated: SystemTime,
+        at: SystemTime,
+        message: &str,
+    ) -> Layer {
         let tagger = Tagger {
             ident: "alice <alice@example.org>".into(),
-            time: 1,
+            time: dated
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64,
             tz: "+0000".into(),
         };
         let oid = "0123456789abcdef0123456789abcdef01234567";
@@ -543,5 +652,83 @@ mod tests {
             p.to_string().starts_with("unreadable signature block: "),
             "{p}"
         );
+    }
+
+    #[test]
+    fn canonical_text_makes_every_line_ending_crlf() {
+        assert_eq!(canonical_text(b"a\nb\r\nc\rd"), b"a\r\nb\r\nc\r\nd");
+        assert_eq!(canonical_text(b"\n\n"), b"\r\n\r\n");
+        assert_eq!(canonical_text(b""), b"");
+    }
+
+    #[test]
+    fn the_tagger_date_must_agree_with_the_signature() {
+        let c = cert(None);
+        let mut key = signing_key_of(c.clone(), "test").unwrap();
+        let trust = trust_of(&c);
+        let now = t0() + 30 * DAY;
+        let signed = now - DAY;
+        let cases = [
+            (signed - Duration::from_secs(MAX_SIGNING_DELAY_SECS), true),
+            (
+                signed - Duration::from_secs(MAX_SIGNING_DELAY_SECS + 1),
+                false,
+            ),
+            (signed + Duration::from_secs(MAX_CLOCK_SKEW_SECS), true),
+            (signed + Duration::from_secs(MAX_CLOCK_SKEW_SECS + 1), false),
+        ];
+        for (dated, ok) in cases {
+            let l = layer_dated(&mut key, dated, signed, "m\n");
+            match only(check_layer(&l, &trust, now)) {
+                Outcome::Counts { .. } => assert!(ok, "{dated:?} counted"),
+                Outcome::Fails(p) => {
+                    assert!(!ok, "{dated:?}: {p}");
+                    assert!(p.rejects_tag());
+                    assert_eq!(
+                        p.to_string(),
+                        format!(
+                            "the layer is dated {} but alice's signature was made at {}: \
+                             a signature comes at most 5 minutes before its layer's date \
+                             and at most 1 hour after it",
+                            crate::report::rfc3339(dated),
+                            crate::report::rfc3339(signed)
+                        )
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mathematics_come_before_the_age_of_the_key() {
+        let c = cert(None);
+        let mut key = signing_key_of(c.clone(), "test").unwrap();
+        // Made before the key existed, and genuine: the math holds, the
+        // key was too young.
+        let early = t0() - DAY;
+        let l = layer(&mut key, early, "m\n");
+        let Outcome::Fails(p) = only(check_layer(&l, &trust_of(&c), SystemTime::now())) else {
+            panic!("counted")
+        };
+        assert_eq!(
+            p,
+            Problem::NotYetValid {
+                signer: "alice".into(),
+                key: key.fingerprint().to_hex()
+            }
+        );
+        // The same signature over other bytes is bad, whatever its date.
+        let raw = String::from_utf8(l.object.raw().to_vec())
+            .unwrap()
+            .replace("\nm\n", "\nX\n");
+        let bad = Layer {
+            object: object::parse(raw.as_bytes()).unwrap(),
+            ..l
+        };
+        let Outcome::Fails(p) = only(check_layer(&bad, &trust_of(&c), SystemTime::now())) else {
+            panic!("counted")
+        };
+        assert!(p.rejects_tag(), "{p}");
+        assert!(p.to_string().starts_with("bad signature by alice"), "{p}");
     }
 }

@@ -453,7 +453,10 @@ impl Ctx {
             .arg(format!("gpg.program={}", self.wrapper.display()))
             .args(["-c", "advice.nestedTag=false"]);
         if let Some(t) = sig.time {
-            cmd.env("TEST_GPG_FAKETIME", format!("{t}!"));
+            // git dates the layer when gpg's clock says it signs it: a
+            // layer's date must agree with its signature (DESIGN §1).
+            cmd.env("TEST_GPG_FAKETIME", format!("{t}!"))
+                .env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
         }
         if let Some(d) = &sig.digest {
             cmd.env("TEST_GPG_DIGEST", d);
@@ -819,5 +822,90 @@ fn copy_tree(src: &Path, dst: &Path) {
         } else if ft.is_file() {
             fs::copy(entry.path(), &to).unwrap();
         }
+    }
+}
+
+impl Ctx {
+    /// `git tag -s ARGS...` in the test repository like [`Ctx::git_tag_s`],
+    /// with the layer dated `date` (GIT_COMMITTER_DATE) whatever gpg's
+    /// clock says, and gpg run with `gpg_args` added (e.g. `--textmode`,
+    /// `--default-sig-expire 1d`) through a wrapper of its own.
+    pub fn git_tag_s_with(
+        &self,
+        key: &Key,
+        args: &[&str],
+        sig: &Sig,
+        date: Option<i64>,
+        gpg_args: &[&str],
+    ) {
+        let wrapper = self.unique("gpg-wrap-");
+        let extra: Vec<String> = gpg_args.iter().map(|a| format!("'{a}'")).collect();
+        fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\n\
+                 exec gpg {} ${{TEST_GPG_FAKETIME:+--ignore-time-conflict --faked-system-time \"$TEST_GPG_FAKETIME\"}} \
+                 ${{TEST_GPG_DIGEST:+--digest-algo \"$TEST_GPG_DIGEST\"}} \"$@\"\n",
+                extra.join(" ")
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        let home = sig.home.clone().unwrap_or_else(|| self.home.clone());
+        let mut cmd = self.git.command(&self.repo, &home);
+        cmd.arg("-c")
+            .arg(format!("gpg.program={}", wrapper.display()))
+            .args(["-c", "advice.nestedTag=false"]);
+        if let Some(t) = sig.time {
+            cmd.env("TEST_GPG_FAKETIME", format!("{t}!"))
+                .env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
+        }
+        if let Some(t) = date {
+            cmd.env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
+        }
+        if let Some(d) = &sig.digest {
+            cmd.env("TEST_GPG_DIGEST", d);
+        }
+        git::tag_signed(cmd, key, args);
+    }
+
+    /// Like [`Ctx::revocation`], with `gpg_args` (e.g. `--cert-digest-algo
+    /// SHA1`) given to gpg.
+    pub fn revocation_with(&self, key: &Key, reason: Revocation, gpg_args: &str) -> PathBuf {
+        let out = self.unique("rev");
+        let inner = format!(
+            "gpg {gpg_args} --command-fd 0 --pinentry-mode loopback --passphrase '' -a -o {} --gen-revoke {}",
+            out.display(),
+            key.fpr
+        );
+        let mut cmd = Command::new("script");
+        cmd.args(["-q", "-c", &inner, "/dev/null"])
+            .env("GNUPGHOME", &self.home)
+            .env("LC_ALL", "C");
+        let answers = format!("y\n{}\nrevoked by the test\n\ny\n", reason.menu());
+        checked(
+            "gpg --gen-revoke under script",
+            run_with_input(cmd, Some(answers.as_bytes())),
+        );
+        let text = fs::read_to_string(&out)
+            .unwrap_or_else(|e| panic!("no revocation certificate at {}: {e}", out.display()));
+        assert!(text.contains("BEGIN PGP PUBLIC KEY BLOCK"), "{text}");
+        out
+    }
+
+    /// An annotated, unsigned tag made by git, dated `date`.
+    pub fn git_tag_a_dated(&self, args: &[&str], date: i64) {
+        let mut cmd = self.git.command(&self.repo, &self.home);
+        cmd.env("GIT_COMMITTER_DATE", format!("@{date} +0000"))
+            .args(["-c", "advice.nestedTag=false", "tag", "-a"])
+            .args(args);
+        checked("git tag -a", run_with_input(cmd, None));
+    }
+
+    /// The command `sigtag ARGS` would run, for wrappers.
+    pub fn sigtag_command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.sigtag_cmd(&self.root);
+        cmd.args(args);
+        cmd
     }
 }

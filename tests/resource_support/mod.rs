@@ -331,7 +331,10 @@ impl World {
     pub fn tag_signed(&self, key: &Key, tag: &str, target: &str, force: bool, at: Option<i64>) {
         let mut cmd = self.git_cmd(&self.remote);
         if let Some(t) = at {
-            cmd.env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
+            // gpg signs when git dates the layer: the two must agree.
+            cmd.env("GIT_COMMITTER_DATE", format!("@{t} +0000"))
+                .arg("-c")
+                .arg(format!("gpg.program={}", self.gpg_at(t).display()));
         }
         let msg = format!("{tag} signed by {}", key.name);
         let mut args = vec!["-m", &msg, tag, target];
@@ -363,8 +366,10 @@ impl World {
         if let Some(k) = self.keys.borrow().get(name) {
             return k.clone();
         }
+        // Made a day ago, so that it can sign tags dated in the last day.
         let spec = gpg::NewKey {
             expiry: "1y",
+            created: Some(now() - 86_400),
             ..gpg::NewKey::default()
         };
         let key = Key {
@@ -630,4 +635,21 @@ pub fn skipping_lines<'a>(stderr: &'a str, name: &str) -> Vec<&'a str> {
 /// The last line of a check's log (its summary).
 pub fn summary_line(stderr: &str) -> &str {
     stderr.trim_end().lines().last().unwrap_or("")
+}
+
+impl World {
+    /// A gpg wrapper whose clock says `t`.
+    pub fn gpg_at(&self, t: i64) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.unique("gpg-at-");
+        fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nexec gpg --ignore-time-conflict --faked-system-time '{t}!' \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
 }

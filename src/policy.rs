@@ -1,0 +1,172 @@
+//! sigtag's OpenPGP policy: Sequoia's standard policy with named
+//! exceptions.
+//!
+//! This is the one place where sigtag's policy differs from the standard
+//! policy; every exception lives here, with its reason, so a reader can
+//! see at once how far sigtag trusts what the standard policy would not.
+//!
+//! - Revocation signatures (key, subkey and certification revocations)
+//!   are accepted whatever their hash algorithm and date. The standard
+//!   policy accepts SHA-1 revocations only until its cutoff; after that a
+//!   key revoked as compromised would count again. A revocation can only
+//!   take trust away, so honouring a weak one never lets anything in.
+
+use openpgp::packet::{key, Packet, Signature};
+use openpgp::policy::{HashAlgoSecurity, Policy as OpenPgpPolicy, StandardPolicy};
+use openpgp::types::{AEADAlgorithm, SignatureType, SymmetricAlgorithm};
+use sequoia_openpgp as openpgp;
+
+/// Sequoia's [`StandardPolicy`] with sigtag's exceptions (see the module
+/// documentation).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    standard: StandardPolicy<'static>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::new()
+    }
+}
+
+impl Policy {
+    /// The exceptions over the standard policy as of now.
+    pub fn new() -> Policy {
+        Policy::over(StandardPolicy::new())
+    }
+
+    /// The exceptions over a given standard policy (for example
+    /// [`StandardPolicy::at`] a reference time).
+    pub fn over(standard: StandardPolicy<'static>) -> Policy {
+        Policy { standard }
+    }
+
+    /// Is this a signature that can only take trust away?
+    fn is_revocation(sig: &Signature) -> bool {
+        matches!(
+            sig.typ(),
+            SignatureType::KeyRevocation
+                | SignatureType::SubkeyRevocation
+                | SignatureType::CertificationRevocation
+        )
+    }
+}
+
+impl OpenPgpPolicy for Policy {
+    fn signature(&self, sig: &Signature, sec: HashAlgoSecurity) -> openpgp::Result<()> {
+        if Policy::is_revocation(sig) {
+            return Ok(());
+        }
+        self.standard.signature(sig, sec)
+    }
+
+    fn key(
+        &self,
+        ka: &openpgp::cert::amalgamation::key::ValidErasedKeyAmalgamation<key::PublicParts>,
+    ) -> openpgp::Result<()> {
+        self.standard.key(ka)
+    }
+
+    fn symmetric_algorithm(&self, algo: SymmetricAlgorithm) -> openpgp::Result<()> {
+        self.standard.symmetric_algorithm(algo)
+    }
+
+    fn aead_algorithm(&self, algo: AEADAlgorithm) -> openpgp::Result<()> {
+        self.standard.aead_algorithm(algo)
+    }
+
+    fn packet(&self, packet: &Packet) -> openpgp::Result<()> {
+        self.standard.packet(packet)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openpgp::cert::CertBuilder;
+    use openpgp::packet::signature::SignatureBuilder;
+    use openpgp::types::{HashAlgorithm, ReasonForRevocation, RevocationStatus};
+    use openpgp::Cert;
+    use std::time::{Duration, SystemTime};
+
+    fn t(epoch: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(epoch)
+    }
+
+    /// A certificate made in 2024 and hard-revoked (compromised) in 2025
+    /// by a SHA-1 revocation signature.
+    fn sha1_revoked() -> Cert {
+        let (cert, _) = CertBuilder::general_purpose(Some("alice <alice@example.org>"))
+            .set_creation_time(t(1_704_067_200)) // 2024-01-01
+            .generate()
+            .unwrap();
+        let mut primary = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        // What CertRevocationBuilder makes, with SHA-1 as the hash.
+        let rev = SignatureBuilder::new(SignatureType::KeyRevocation)
+            .set_hash_algo(HashAlgorithm::SHA1)
+            .set_reason_for_revocation(ReasonForRevocation::KeyCompromised, b"stolen")
+            .unwrap()
+            .set_signature_creation_time(t(1_735_689_600)) // 2025-01-01
+            .unwrap()
+            .sign_direct_key(&mut primary, Some(cert.primary_key().key()))
+            .unwrap();
+        assert_eq!(rev.hash_algo(), HashAlgorithm::SHA1);
+        cert.insert_packets(rev).unwrap().0
+    }
+
+    #[test]
+    fn sha1_revocations_are_honoured_after_the_standard_cutoff() {
+        let cert = sha1_revoked();
+        let in_2031 = t(1_924_992_000); // 2031-01-01
+        let standard = StandardPolicy::at(in_2031);
+        assert!(
+            matches!(
+                cert.revocation_status(&standard, in_2031),
+                RevocationStatus::NotAsFarAsWeKnow
+            ),
+            "the standard policy of 2031 ignores the SHA-1 revocation"
+        );
+        let ours = Policy::over(StandardPolicy::at(in_2031));
+        assert!(
+            matches!(
+                cert.revocation_status(&ours, in_2031),
+                RevocationStatus::Revoked(_)
+            ),
+            "sigtag's policy honours it"
+        );
+    }
+
+    #[test]
+    fn sha1_data_signatures_are_still_refused() {
+        let (cert, _) = CertBuilder::general_purpose(Some("alice <alice@example.org>"))
+            .generate()
+            .unwrap();
+        let mut signer = cert
+            .keys()
+            .secret()
+            .with_policy(&StandardPolicy::new(), None)
+            .for_signing()
+            .next()
+            .unwrap()
+            .key()
+            .clone()
+            .into_keypair()
+            .unwrap();
+        let sig = SignatureBuilder::new(SignatureType::Binary)
+            .set_hash_algo(HashAlgorithm::SHA1)
+            .sign_message(&mut signer, b"payload")
+            .unwrap();
+        assert_eq!(sig.hash_algo(), HashAlgorithm::SHA1);
+        let ours = Policy::new();
+        assert!(ours
+            .signature(&sig, HashAlgoSecurity::CollisionResistance)
+            .is_err());
+    }
+}
