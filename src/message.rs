@@ -164,7 +164,10 @@ mod tests {
             "ATC_EXTERNAL_URL=https://ci\n",
         ] {
             let err = free_text(fake).unwrap_err();
-            assert!(err.contains("looks like a trailer sigtag writes"), "{fake:?}: {err}");
+            assert!(
+                err.contains("looks like a trailer sigtag writes"),
+                "{fake:?}: {err}"
+            );
         }
         assert_eq!(
             free_text("Release notes: see BUILD.md\nBuilder = alice\n").unwrap(),
