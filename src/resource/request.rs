@@ -897,6 +897,31 @@ mod tests {
     }
 
     #[test]
+    fn the_log_hides_every_secret_of_the_request() {
+        let request = serde_json::json!({
+            "source": {
+                "uri": "https://T0KEN-abc@example.org/app.git",
+                "password": "pass-word-1",
+                "private_key_passphrase": "ab",
+            },
+            "params": {"signing_key": "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQdGBGa1b2c3d4e5f6g7h8\n-----END PGP PRIVATE KEY BLOCK-----\n"},
+        });
+        let Value::Object(top) = request else {
+            unreachable!()
+        };
+        let secrets = secrets_in(&top);
+        assert!(secrets.contains(&"T0KEN-abc".to_string()), "{secrets:?}");
+        assert!(secrets.contains(&"lQdGBGa1b2c3d4e5f6g7h8".to_string()));
+        assert!(!secrets.contains(&"ab".to_string()), "too short to hide");
+        super::super::hide_in_log(secrets);
+        assert_eq!(
+            super::super::scrub("cannot use pass-word-1 for T0KEN-abc: lQdGBGa1b2c3d4e5f6g7h8"),
+            "cannot use *** for ***: ***"
+        );
+        super::super::hide_in_log(Vec::new());
+    }
+
+    #[test]
     fn suggestions() {
         assert_eq!(closest("url", SOURCE_FIELDS), Some("uri"));
         assert_eq!(closest("tag-filter", SOURCE_FIELDS), Some("tag_filter"));
