@@ -115,8 +115,9 @@ pub fn run(request: Request) -> Result<Vec<Version>> {
     // the cache would only hold the tags in memory.
     git2::opts::enable_caching(false);
     let cache = Cache::for_uri(&source.uri)?;
-    // No connection, read or write may outlast the check, and a download
-    // stops when the time is up.
+    // No connection, read or write may outlast source.network_timeout or
+    // the time left of the check, and a download stops when the check's
+    // time is up.
     super::prepare_network(source, source.network_timeout.min(deadline.remaining()));
     let access = remote::Access {
         deadline: Some(deadline.at),
