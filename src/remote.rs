@@ -14,12 +14,24 @@
 //! Credentials come from an [`Access`] (the resource's source) or, without
 //! one, from the ssh agent and git's credential helpers; either way the
 //! callback gives up after a few attempts, because libgit2 asks again after
-//! every refusal.
+//! every refusal, and it answers only requests for the scheme, host and
+//! port of the URL the caller configured ([`same_origin`]).
+//!
+//! Redirects: a fetch, a download and a push refuse a redirect to another
+//! host (`follow_redirects(RemoteRedirect::None)`; libgit2 still follows a
+//! redirect within the same host name, to another path or port). Listing a
+//! remote's refs ([`fetch_refs`], and the second look after a refused push)
+//! goes through `git_remote_connect`, which takes no redirect setting:
+//! there libgit2 follows a redirect of the first request to another host
+//! (its default, `http.followRedirects=initial`, unless the repository's
+//! configuration says otherwise). In every case the credential callback
+//! refuses the other host, so a password or token never leaves the
+//! configured host.
 
 use crate::error::{clean, Error, Result};
 use git2::{
     AutotagOption, CertificateCheckStatus, Cred, CredentialType, FetchOptions, FetchPrune,
-    ObjectType, Oid, PushOptions, RemoteCallbacks, Repository,
+    ObjectType, Oid, PushOptions, RemoteCallbacks, RemoteRedirect, Repository,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -240,29 +252,168 @@ pub fn ssh_fingerprint(hash: &[u8]) -> String {
     out
 }
 
-/// A URL fit for messages and for `.git/config`: a password in it is
+/// A URL fit for messages and for `.git/config`: its user info is
 /// replaced by `***`.
+///
+/// In an http(s), git, file or any other non-ssh URL every form of user
+/// info is a credential (`user:password@`, and a token given as the user
+/// name, `TOKEN@`), so all of it goes. An ssh URL keeps its user name
+/// (`ssh://git@host/...`, `git@host:path`): it names an account, not a
+/// secret, and the key proves who connects; a password written into an ssh
+/// URL is replaced.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, path) = rest
-        .find('/')
-        .and_then(|end| rest.split_at_checked(end))
-        .unwrap_or((rest, ""));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at_checked(end).unwrap_or((rest, ""));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    if is_ssh_scheme(scheme) {
+        match userinfo.split_once(':') {
             Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
             None => url.to_string(),
-        },
-        None => url.to_string(),
+        }
+    } else {
+        format!("{scheme}://***@{host}{path}")
     }
 }
 
-/// Callbacks that answer credential requests from the ssh agent, the git
-/// credential helpers, or the default (Kerberos/NTLM) credentials, a bounded
-/// number of times.
-pub fn credential_callbacks<'a>(repo: &'a Repository) -> RemoteCallbacks<'a> {
+fn is_ssh_scheme(scheme: &str) -> bool {
+    matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "ssh" | "git+ssh" | "ssh+git"
+    )
+}
+
+/// The secret parts of the user info of `url`, as written and
+/// percent-decoded: the password of `user:password@`, and the user name of
+/// an http(s) or git URL without a password (a token). Empty for a URL
+/// without user info and for `ssh://git@host`.
+pub fn url_secrets(url: &str) -> Vec<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Vec::new();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or(rest);
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return Vec::new();
+    };
+    let mut raw = Vec::new();
+    match userinfo.split_once(':') {
+        Some((user, password)) => {
+            raw.push(password.to_string());
+            if !is_ssh_scheme(scheme) {
+                raw.push(userinfo.to_string());
+                raw.push(user.to_string());
+            }
+        }
+        None if !is_ssh_scheme(scheme) => raw.push(userinfo.to_string()),
+        None => {}
+    }
+    let mut out = Vec::new();
+    for r in raw.into_iter().filter(|r| !r.is_empty()) {
+        let decoded = percent_decode(r.as_bytes());
+        out.push(r);
+        if let Ok(d) = String::from_utf8(decoded) {
+            out.push(d);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn percent_decode(mut bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    while let Some((&b, tail)) = bytes.split_first() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if let (b'%', [h, l, after @ ..]) = (b, tail) {
+            if let (Some(h), Some(l)) = (hex(*h), hex(*l)) {
+                out.push((h * 16 + l) as u8);
+                bytes = after;
+                continue;
+            }
+        }
+        out.push(b);
+        bytes = tail;
+    }
+    out
+}
+
+/// Where a URL points: scheme, host (lower case, without brackets) and
+/// port (the scheme's default when none is written). scp-like ssh URLs
+/// (`[user@]host:path`) are ssh on port 22.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, authority) = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let scheme = scheme.to_ascii_lowercase();
+            let scheme = if is_ssh_scheme(&scheme) {
+                "ssh".to_string()
+            } else {
+                scheme
+            };
+            (scheme, rest.get(..end).unwrap_or(rest))
+        }
+        None => {
+            let (before, _) = url.split_once(':')?;
+            if before.contains('/') {
+                return None;
+            }
+            let host = before.rsplit('@').next().unwrap_or(before);
+            return (!host.is_empty()).then(|| ("ssh".into(), host.to_ascii_lowercase(), 22));
+        }
+    };
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = match hostport.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match hostport.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (hostport, None),
+        },
+    };
+    let default = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        "ssh" => 22,
+        "git" => 9418,
+        _ => 0,
+    };
+    let port = match port {
+        None | Some("") => default,
+        Some(p) => p.parse().ok()?,
+    };
+    (!host.is_empty()).then(|| (scheme, host.to_ascii_lowercase(), port))
+}
+
+/// Does a credential request for `asked` go to the server `configured`
+/// names: the same scheme, host and port?
+pub fn same_origin(configured: &str, asked: &str) -> bool {
+    match (origin(configured), origin(asked)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `host:port` of a URL, for messages.
+fn host_port(url: &str) -> String {
+    match origin(url) {
+        Some((_, host, port)) if host.contains(':') => format!("[{host}]:{port}"),
+        Some((_, host, port)) => format!("{host}:{port}"),
+        None => "an unknown host".into(),
+    }
+}
+
+/// Callbacks that answer credential requests for `url` from the ssh
+/// agent, the git credential helpers, or the default (Kerberos/NTLM)
+/// credentials, a bounded number of times, and only for `url`'s own host
+/// and port.
+pub fn credential_callbacks<'a>(repo: &'a Repository, url: &'a str) -> RemoteCallbacks<'a> {
     static NONE: Access = Access {
         ssh_key: None,
         ssh_key_passphrase: None,
@@ -271,37 +422,85 @@ pub fn credential_callbacks<'a>(repo: &'a Repository) -> RemoteCallbacks<'a> {
         host_keys: HostKeys::System,
         deadline: None,
     };
-    callbacks(Some(repo), &NONE)
+    callbacks(Some(repo), &NONE, url)
 }
 
 /// Callbacks that answer credential requests with `access` first, then as
 /// [`credential_callbacks`] does; at most [`MAX_CREDENTIAL_ATTEMPTS`]
 /// times, so a wrong password fails instead of looping. They also check
 /// ssh host keys as `access.host_keys` says.
-pub fn callbacks<'a>(repo: Option<&'a Repository>, access: &'a Access) -> RemoteCallbacks<'a> {
-    noted_callbacks(repo, access).0
+///
+/// Credentials go only to the scheme, host and port of `url` (the URL the
+/// caller configured): when a server redirects elsewhere and the other
+/// host asks for credentials, the request is refused, whether the answer
+/// would come from `access` or from git's credential helpers.
+pub fn callbacks<'a>(
+    repo: Option<&'a Repository>,
+    access: &'a Access,
+    url: &'a str,
+) -> RemoteCallbacks<'a> {
+    noted_callbacks(repo, access, url).0
 }
 
 /// Why a callback refused, kept because libgit2 replaces some callback
 /// errors with its own message ("invalid or unknown remote ssh hostkey").
 type Note = std::rc::Rc<RefCell<Option<String>>>;
 
-/// The message of a libgit2 error, or the callback's own reason.
+/// The message of a libgit2 error, or the callback's own reason. A few of
+/// libgit2's messages are made into sentences that say what happened.
 fn reason(e: &git2::Error, note: &Note) -> String {
-    note.borrow_mut()
-        .take()
-        .unwrap_or_else(|| clean(e.message()))
+    if let Some(why) = note.borrow_mut().take() {
+        return why;
+    }
+    let message = clean(e.message());
+    if let Some(hosts) = message.strip_prefix("cannot redirect from ") {
+        let to = hosts.rsplit(" to ").next().unwrap_or(hosts);
+        return format!(
+            "the server redirects to {to}, another host, and sigtag follows no redirect to another host; set the URL to the address the repository really has"
+        );
+    }
+    if e.code() == git2::ErrorCode::Timeout || message.to_ascii_lowercase().contains("timed out") {
+        return format!(
+            "the server did not answer within {}",
+            seconds(network_limit())
+        );
+    }
+    message
+}
+
+/// A duration for messages: `60 s`, `2.5 s`.
+pub fn seconds(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{secs} s")
+    }
 }
 
 fn noted_callbacks<'a>(
     repo: Option<&'a Repository>,
     access: &'a Access,
+    url: &'a str,
 ) -> (RemoteCallbacks<'a>, Note) {
     let note: Note = Default::default();
     let (note1, note2) = (note.clone(), note.clone());
     let attempts = RefCell::new(0usize);
     let mut cbs = RemoteCallbacks::new();
-    cbs.credentials(move |url, username, allowed| {
+    cbs.credentials(move |asked, username, allowed| {
+        if !same_origin(url, asked) {
+            let why = format!(
+                "{} asked for credentials (after a redirect), and sigtag gives credentials only to {}, the host and port of the configured URL; set the URL to the address the repository really has",
+                host_port(asked),
+                host_port(url)
+            );
+            *note1.borrow_mut() = Some(why.clone());
+            return Err(git2::Error::new(
+                git2::ErrorCode::Auth,
+                git2::ErrorClass::Callback,
+                why,
+            ));
+        }
         let mut n = attempts.borrow_mut();
         *n += 1;
         if *n > MAX_CREDENTIAL_ATTEMPTS {
@@ -330,7 +529,7 @@ fn noted_callbacks<'a>(
                 return Cred::userpass_plaintext(u, p);
             }
             if let Some(config) = repo.and_then(|r| r.config().ok()) {
-                return Cred::credential_helper(&config, url, username);
+                return Cred::credential_helper(&config, asked, username);
             }
         }
         if allowed.contains(CredentialType::USERNAME) {
@@ -381,6 +580,14 @@ fn noted_callbacks<'a>(
     (cbs, note)
 }
 
+/// The bound [`limit_network_waits`] set last, in milliseconds (0: none).
+static NETWORK_LIMIT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The bound on each network wait, for messages.
+fn network_limit() -> std::time::Duration {
+    std::time::Duration::from_millis(NETWORK_LIMIT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Bounds how long libgit2 waits to connect to a server and for any one
 /// read or write on a connection (it waits as long as the system lets it
 /// otherwise). The setting is global to the process: call it before any
@@ -389,6 +596,10 @@ pub fn limit_network_waits(limit: std::time::Duration) {
     let ms = std::os::raw::c_int::try_from(limit.as_millis())
         .unwrap_or(std::os::raw::c_int::MAX)
         .max(1);
+    NETWORK_LIMIT_MS.store(
+        u64::try_from(ms).unwrap_or(u64::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     // SAFETY: both only store an integer in libgit2's global options; the
     // caller runs this before other threads use libgit2, so nothing reads
     // the options at the same time.
@@ -422,13 +633,14 @@ pub fn fetch(
         ))
     })?;
     let updated = std::cell::Cell::new(0usize);
-    let (mut cbs, note) = noted_callbacks(Some(repo), access);
+    let (mut cbs, note) = noted_callbacks(Some(repo), access, url);
     cbs.update_tips(|_, _, _| {
         updated.set(updated.get() + 1);
         true
     });
     let mut opts = FetchOptions::new();
     opts.remote_callbacks(cbs)
+        .follow_redirects(RemoteRedirect::None)
         .download_tags(AutotagOption::None)
         .update_fetchhead(false)
         .prune(if prune {
@@ -476,20 +688,7 @@ pub fn local_path(url: &str) -> Option<std::path::PathBuf> {
         return None;
     }
     // Undo percent-encoding (%20 and friends).
-    let mut bytes = rest.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    while let Some((&b, tail)) = bytes.split_first() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if let (b'%', [h, l, after @ ..]) = (b, tail) {
-            if let (Some(h), Some(l)) = (hex(*h), hex(*l)) {
-                out.push((h * 16 + l) as u8);
-                bytes = after;
-                continue;
-            }
-        }
-        out.push(b);
-        bytes = tail;
-    }
+    let out = percent_decode(rest.as_bytes());
     use std::os::unix::ffi::OsStringExt;
     Some(std::ffi::OsString::from_vec(out).into())
 }
@@ -557,7 +756,7 @@ pub fn fetch_refs(
             clean(e.message())
         ))
     })?;
-    let (cbs, note) = noted_callbacks(Some(repo), access);
+    let (cbs, note) = noted_callbacks(Some(repo), access, url);
     let mut connection = remote
         .connect_auth(git2::Direction::Fetch, Some(cbs), None)
         .map_err(|e| Error::remote(format!("cannot reach {shown}: {}", reason(&e, &note))))?;
@@ -577,9 +776,10 @@ pub fn fetch_refs(
     if list == known {
         return Ok(None);
     }
-    let (cbs, note) = noted_callbacks(Some(repo), access);
+    let (cbs, note) = noted_callbacks(Some(repo), access, url);
     let mut opts = FetchOptions::new();
     opts.remote_callbacks(cbs)
+        .follow_redirects(RemoteRedirect::None)
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
     // A download alone writes no ref (that would be update_tips).
@@ -748,7 +948,16 @@ pub fn push_tag_with(
 
     let changed: RefCell<Option<Oid>> = RefCell::new(None);
     let refused: RefCell<Option<String>> = RefCell::new(None);
-    let (mut cbs, note) = noted_callbacks(Some(repo), access);
+    // Credentials go where the push goes: the push URL when the remote
+    // has one.
+    let url = handle
+        .pushurl()
+        .ok()
+        .flatten()
+        .or_else(|| handle.url().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (mut cbs, note) = noted_callbacks(Some(repo), access, &url);
     cbs.push_negotiation(|updates| {
         for u in updates {
             if u.dst_refname().ok() == Some(refname.as_str()) {
@@ -769,7 +978,8 @@ pub fn push_tag_with(
         Ok(())
     });
     let mut opts = PushOptions::new();
-    opts.remote_callbacks(cbs);
+    opts.remote_callbacks(cbs)
+        .follow_redirects(RemoteRedirect::None);
     let spec = format!("+{refname}:{refname}");
     let result = handle.push(&[spec.as_str()], Some(&mut opts));
     drop(opts);
@@ -806,7 +1016,8 @@ fn advertised(
     refname: &str,
     access: &Access,
 ) -> Option<Option<Oid>> {
-    let (cbs, _) = noted_callbacks(None, access);
+    let url = handle.url().ok()?.to_string();
+    let (cbs, _) = noted_callbacks(None, access, &url);
     let connection = handle
         .connect_auth(git2::Direction::Fetch, Some(cbs), None)
         .ok()?;
@@ -870,23 +1081,102 @@ mod tests {
 
     #[test]
     fn urls() {
+        for (url, shown) in [
+            (
+                "https://ci:s3cret@example.org/app.git",
+                "https://***@example.org/app.git",
+            ),
+            (
+                "https://ghp_T0KEN@example.org/app.git",
+                "https://***@example.org/app.git",
+            ),
+            ("http://T0KEN:@example.org", "http://***@example.org"),
+            (
+                "git://T0KEN@example.org/app.git",
+                "git://***@example.org/app.git",
+            ),
+            (
+                "HTTPS://a%40b:p%2Fw@example.org?x@y",
+                "HTTPS://***@example.org?x@y",
+            ),
+            ("ftp://alice:s3cret@example.org/", "ftp://***@example.org/"),
+            ("https://example.org/a@b.git", "https://example.org/a@b.git"),
+            (
+                "ssh://git@example.org/app.git",
+                "ssh://git@example.org/app.git",
+            ),
+            (
+                "ssh://git:s3cret@example.org/app.git",
+                "ssh://git:***@example.org/app.git",
+            ),
+            ("git@example.org:app.git", "git@example.org:app.git"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
         assert_eq!(
-            redact_url("https://ci:s3cret@example.org/app.git"),
-            "https://ci:***@example.org/app.git"
+            url_secrets("https://ci:p%2Fw@example.org/app.git"),
+            ["ci", "ci:p%2Fw", "ci:p/w", "p%2Fw", "p/w"]
         );
-        assert_eq!(
-            redact_url("https://ci@example.org/app.git"),
-            "https://ci@example.org/app.git"
-        );
-        assert_eq!(
-            redact_url("git@example.org:app.git"),
-            "git@example.org:app.git"
-        );
+        assert_eq!(url_secrets("https://T0KEN@example.org/app.git"), ["T0KEN"]);
+        assert!(url_secrets("ssh://git@example.org/app.git").is_empty());
+        assert_eq!(url_secrets("ssh://git:pw@example.org/app.git"), ["pw"]);
+        assert!(url_secrets("https://example.org/a@b").is_empty());
         assert_eq!(
             local_path("file:///srv/my%20app.git"),
             Some("/srv/my app.git".into())
         );
         assert_eq!(local_path("file://srv/app.git"), None);
+
+        // Credentials go to the configured scheme, host and port only.
+        for (configured, asked) in [
+            (
+                "http://127.0.0.1:8080/app.git",
+                "http://127.0.0.1:8080/app.git",
+            ),
+            (
+                "https://Example.org/app.git",
+                "https://example.org:443/other",
+            ),
+            (
+                "https://ci@example.org/app.git",
+                "https://example.org/app.git",
+            ),
+            (
+                "ssh://git@example.org/app.git",
+                "ssh://example.org:22/app.git",
+            ),
+            ("git@example.org:app.git", "ssh://git@example.org/app.git"),
+            ("http://[::1]:80/app.git", "http://[::1]/x"),
+        ] {
+            assert!(same_origin(configured, asked), "{configured} {asked}");
+        }
+        for (configured, asked) in [
+            (
+                "http://127.0.0.1:8080/app.git",
+                "http://localhost:8080/app.git",
+            ),
+            (
+                "http://127.0.0.1:8080/app.git",
+                "http://127.0.0.1:8081/app.git",
+            ),
+            ("http://example.org/app.git", "https://example.org/app.git"),
+            (
+                "https://example.org/app.git",
+                "https://example.org.evil/app.git",
+            ),
+            (
+                "https://example.org/app.git",
+                "https://evil@example.org:444/",
+            ),
+            (
+                "ssh://git@example.org:2222/app.git",
+                "ssh://example.org/app.git",
+            ),
+            ("https://example.org/app.git", "not a url"),
+            ("origin", "https://example.org/app.git"),
+        ] {
+            assert!(!same_origin(configured, asked), "{configured} {asked}");
+        }
         assert_eq!(local_path("https://example.org/app.git"), None);
     }
 }

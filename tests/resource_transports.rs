@@ -99,6 +99,7 @@ fn http_with_basic_auth() {
     let mut source = w.standard_source(&server.url("app.git"), "2 of humans");
     source["username"] = json!("ci");
     source["password"] = json!("s3cret-pass");
+    source["insecure_http_credentials"] = json!(true);
     round_trip(&w, &source, |config| {
         assert!(
             !config.contains("s3cret-pass"),
@@ -160,6 +161,7 @@ fn http_with_basic_auth() {
         &format!("http://ci:s3cret-pass@127.0.0.1:{}/app.git", server.port),
         "2 of humans",
     );
+    inline["insecure_http_credentials"] = json!(true);
     let c1 = w.tag_commit("v1");
     let dest = w.fresh_dir("get");
     let run = w.get(&inline, "v1", &c1, &dest);
@@ -225,16 +227,26 @@ fn ssh_with_a_key_and_a_pinned_host_key() {
         .assert_fails(&["not among the pinned known hosts"]);
     assert!(World::files_below(&dest).is_empty());
 
-    // Without known_hosts the host key is not checked, and the log says so.
+    // Without known_hosts the host key is checked only when the source
+    // turns the check off in so many words, and then every step says so.
     let mut unpinned = source.clone();
     unpinned.as_object_mut().unwrap().remove("known_hosts");
+    unpinned["insecure_skip_host_key_check"] = json!(true);
     let run = w.check(&unpinned, None);
     assert_eq!(run.tags(), vec!["v1"]);
-    assert!(
-        run.stderr.contains("known_hosts is not set"),
-        "{}",
-        run.stderr
+    let warning = "source.insecure_skip_host_key_check is true: the host key of";
+    assert!(run.stderr.contains(warning), "{}", run.stderr);
+    let dest = w.fresh_dir("get");
+    let run = w.get(&unpinned, "v1", &c1, &dest);
+    run.ok();
+    assert!(run.stderr.contains(warning), "{}", run.stderr);
+    let run = w.put(
+        &unpinned,
+        json!({"tag": "v1", "signing_key": w.secret(&w.key("staging"))}),
+        &w.fresh_dir("put"),
     );
+    run.ok();
+    assert!(run.stderr.contains(warning), "{}", run.stderr);
 
     // A client key protected by a passphrase.
     let path = w.unique("protected");

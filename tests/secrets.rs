@@ -156,6 +156,7 @@ fn no_failing_path_shows_or_leaves_a_secret() {
                     let mut s = w.standard_source("http://127.0.0.1:1/app.git", "2 of humans");
                     s["username"] = json!("ci");
                     s["password"] = json!(password);
+                    s["insecure_http_credentials"] = json!(true);
                     s
                 },
                 json!({"tag": "v1", "signing_key": signing_key}),
@@ -174,9 +175,11 @@ fn no_failing_path_shows_or_leaves_a_secret() {
     let mut ssh = w.standard_source("ssh://git@127.0.0.1:1/app.git", "2 of humans");
     ssh["private_key"] = json!(private_key);
     ssh["private_key_passphrase"] = json!(ssh_passphrase);
+    ssh["insecure_skip_host_key_check"] = json!(true);
     let mut http = w.standard_source("http://127.0.0.1:1/app.git", "2 of humans");
     http["username"] = json!("ci");
     http["password"] = json!(password);
+    http["insecure_http_credentials"] = json!(true);
     let in_uri = w.standard_source(
         &format!("https://ci:{password}@127.0.0.1:1/app.git"),
         "2 of humans",
@@ -195,6 +198,7 @@ fn no_failing_path_shows_or_leaves_a_secret() {
     let mut wrong = w.standard_source(&server.url("app.git"), "2 of humans");
     wrong["username"] = json!("ci");
     wrong["password"] = json!(password);
+    wrong["insecure_http_credentials"] = json!(true);
     let (run_check, tmp) = run(&w, Bin::Check, None, &json!({"source": wrong}));
     assert_silent("check (wrong password)", &run_check, &[&tmp], &secrets);
     wrong["signing_key"] = json!(signing_key);

@@ -121,17 +121,15 @@ impl Deadline {
 pub fn run(request: Request) -> Result<Vec<Version>> {
     let source = &request.source;
     let deadline = Deadline::new(source.check_timeout);
-    if source.is_ssh() && matches!(source.access.host_keys, remote::HostKeys::Unchecked) {
-        log("source.known_hosts is not set, so the ssh host key is not checked; pin it with the output of ssh-keyscan");
-    }
     // libgit2 keeps every object it reads in a cache of up to 256 MiB per
     // repository handle; a check reads each tag object once or twice, so
     // the cache would only hold the tags in memory.
     git2::opts::enable_caching(false);
     let cache = Cache::for_uri(&source.uri)?;
-    // No connection, read or write may outlast the check, and a download
-    // stops when the time is up.
-    remote::limit_network_waits(deadline.remaining());
+    // No connection, read or write may outlast source.network_timeout or
+    // the time left of the check, and a download stops when the check's
+    // time is up.
+    super::prepare_network(source, source.network_timeout.min(deadline.remaining()));
     let access = remote::Access {
         deadline: Some(deadline.at),
         ..source.access.clone()

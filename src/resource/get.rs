@@ -46,6 +46,7 @@ pub fn run(request: Request, dest: &Path) -> Result<Output> {
         )));
     }
     prepare(dest)?;
+    super::prepare_network(source, source.network_timeout);
     match fetch_and_verify(&request, &version, dest) {
         Ok(out) => Ok(out),
         Err(e) => {

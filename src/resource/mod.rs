@@ -48,18 +48,50 @@ pub struct Output {
     pub metadata: Metadata,
 }
 
-/// A line for the build log (stderr).
+/// The secrets of the request being served ([`request::secrets_in`]).
+static HIDDEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// From now on [`log`] replaces each of `secrets` by `***`.
+pub fn hide_in_log(secrets: Vec<String>) {
+    let mut hidden = HIDDEN.lock().unwrap_or_else(|e| e.into_inner());
+    *hidden = secrets;
+}
+
+/// `line` with every secret of the request replaced by `***`: a second
+/// line of defence behind the messages themselves, which never quote a
+/// secret.
+pub fn scrub(line: &str) -> String {
+    let hidden = HIDDEN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = line.to_string();
+    for secret in hidden.iter().filter(|s| !s.is_empty()) {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    out
+}
+
+/// A line for the build log (stderr), without any secret of the request.
 pub fn log(line: &str) {
+    let line = scrub(line);
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "sigtag: {line}");
 }
 
 /// A failure to talk to the remote, with the fields to look at.
 pub fn remote_hint(source: &Source, e: Error) -> Error {
-    if e.kind() != crate::error::ErrorKind::Remote || e.message().contains("; ") {
+    if e.kind() != crate::error::ErrorKind::Remote {
         return e;
     }
     let message = e.message();
+    if message.contains("; ") {
+        // The message already says what to do; say it in the source's terms.
+        return Error::remote(
+            message
+                .replace("the configured URL", "source.uri")
+                .replace("set the URL to", "set source.uri to"),
+        );
+    }
     let credentials = if source.access.ssh_key_passphrase.is_some() {
         "source.private_key and source.private_key_passphrase"
     } else if source.access.ssh_key.is_some() {
@@ -71,6 +103,8 @@ pub fn remote_hint(source: &Source, e: Error) -> Error {
     };
     let hint = if message.contains("pinned known hosts") {
         "check source.known_hosts against ssh-keyscan of the server".to_string()
+    } else if message.contains("did not answer within") {
+        "check source.uri, or raise source.network_timeout".to_string()
     } else if source.uses_tls() && message.contains("certificate") {
         "check source.uri and that the worker's CA certificates (/etc/ssl/certs) include the server's issuer".to_string()
     } else if message.contains("authentication") {
@@ -79,6 +113,25 @@ pub fn remote_hint(source: &Source, e: Error) -> Error {
         format!("check source.uri and {credentials}")
     };
     Error::remote(format!("{message}; {hint}"))
+}
+
+/// Before a step touches the network: logs every check the source turned
+/// off (each step says so, every time), and bounds every network wait by
+/// `limit` (the step's share of `source.network_timeout`).
+pub fn prepare_network(source: &Source, limit: std::time::Duration) {
+    if source.insecure_skip_host_key_check {
+        log(&format!(
+            "source.insecure_skip_host_key_check is true: the host key of {} is not checked, so anybody between this worker and the server can pose as it and withhold or replay tags",
+            source.shown_uri()
+        ));
+    }
+    if source.insecure_http_credentials {
+        log(&format!(
+            "source.insecure_http_credentials is true: the credentials for {} go over plain http://, where anybody on the way can read them",
+            source.shown_uri()
+        ));
+    }
+    crate::remote::limit_network_waits(limit);
 }
 
 /// Why a tag is not a version, for the log: the rejection, or what the rule

@@ -70,7 +70,11 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         None => source.rule.clone(),
     };
     let mut key = signing_key(&request)?;
-    let message = layer_message(&tag, opt_string(params, "message", "params.message")?);
+    let free = match opt_string(params, "message", "params.message")? {
+        Some(text) => Some(free_message(&text)?),
+        None => None,
+    };
+    let message = layer_message(&tag, free);
     let tagger = match key.ident() {
         Ok(_) => None,
         Err(_) => Some("Concourse <concourse@localhost>".to_string()),
@@ -80,9 +84,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         tagger,
     };
 
-    if source.is_ssh() && matches!(source.access.host_keys, remote::HostKeys::Unchecked) {
-        log("source.known_hosts is not set, so the ssh host key is not checked; pin it with the output of ssh-keyscan");
-    }
+    super::prepare_network(source, source.network_timeout);
     // A private scratch repository, removed when this function returns.
     let work = tempfile::Builder::new()
         .prefix("sigtag-out.")
@@ -263,8 +265,24 @@ fn signing_key(request: &Request) -> Result<SigningKey> {
     sign::signing_key_of(cert, field)
 }
 
-/// The layer's message: `params.message` or a default, then who promoted
-/// it from which build (the BUILD_* variables and ATC_EXTERNAL_URL).
+/// `params.message` as free text ([`crate::message::free_text`]): no
+/// control characters, no line that looks like one sigtag writes.
+fn free_message(text: &str) -> Result<String> {
+    let clean = crate::message::free_text(text)
+        .map_err(|why| Error::config(format!("params.message: {why}")))?;
+    if clean.trim().is_empty() {
+        return Err(Error::config(
+            "params.message holds no text once control characters are removed; write a message or leave it out",
+        ));
+    }
+    Ok(clean)
+}
+
+/// The layer's message: the free text (`params.message`, already cleaned
+/// by [`free_message`], or a default), then, in a paragraph of their own
+/// and always last, the lines sigtag writes about the build that promoted
+/// it (the BUILD_* variables and ATC_EXTERNAL_URL, each made one clean
+/// line).
 fn layer_message(tag: &str, message: Option<String>) -> String {
     let var = |name: &str| {
         std::env::var(name)
@@ -285,6 +303,11 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
             _ => format!("{tag}: co-signed by a Concourse build"),
         },
     };
+    // A default made of names (a tag called "Build", a team called
+    // "BUILD_X=y") must not look like a machine line either.
+    if crate::message::free_text(&text).is_err() {
+        text = format!("Co-signed {tag} from a Concourse build");
+    }
     let mut trailer = String::new();
     for name in BUILD_VARS {
         if let Some(value) = var(name) {
@@ -305,8 +328,11 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
             ));
         }
     }
+    let trimmed = text.trim_end().len();
+    text.truncate(trimmed);
+    text.push('\n');
     if !trailer.is_empty() {
-        text.push_str("\n\n");
+        text.push('\n');
         text.push_str(&trailer);
     }
     text

@@ -40,6 +40,9 @@ pub const SOURCE_FIELDS: &[&str] = &[
     "require",
     "signing_key",
     "check_timeout",
+    "network_timeout",
+    "insecure_skip_host_key_check",
+    "insecure_http_credentials",
 ];
 
 /// How long a check may take when `source.check_timeout` is not set.
@@ -47,6 +50,13 @@ pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The largest `source.check_timeout`, in seconds: a day.
 pub const MAX_CHECK_TIMEOUT_SECS: u64 = 86_400;
+
+/// How long one network wait (a connect, a read, a write) may take when
+/// `source.network_timeout` is not set.
+pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The largest `source.network_timeout`, in seconds: a day.
+pub const MAX_NETWORK_TIMEOUT_SECS: u64 = 86_400;
 
 /// A string that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,6 +93,15 @@ pub struct Source {
     pub signing_key: Option<Secret>,
     /// The longest a check may take (`source.check_timeout`).
     pub check_timeout: Duration,
+    /// The longest any one network wait may take, in every step
+    /// (`source.network_timeout`).
+    pub network_timeout: Duration,
+    /// `source.insecure_skip_host_key_check`: an ssh server's host key is
+    /// not checked (only ever with an ssh URI and without known_hosts).
+    pub insecure_skip_host_key_check: bool,
+    /// `source.insecure_http_credentials`: credentials may go over plain
+    /// http:// (only ever with an http:// URI that has some).
+    pub insecure_http_credentials: bool,
     /// Hex SHA-256 of the trust configuration (certificate bytes, groups,
     /// rule) and of this verifier's version: the verdict cache's key.
     pub digest: String,
@@ -154,6 +173,8 @@ pub fn parse(input: &[u8]) -> Result<Request> {
             type_name(&value)
         )));
     };
+    // Before anything can fail on them: the log never shows these.
+    super::hide_in_log(secrets_in(&top));
     for key in top.keys() {
         if !["source", "version", "params"].contains(&key.as_str()) {
             return Err(Error::usage(format!(
@@ -195,6 +216,47 @@ pub fn parse(input: &[u8]) -> Result<Request> {
         version,
         params,
     })
+}
+
+/// The shortest secret the log hides: shorter strings are too common in
+/// ordinary text to be replaced.
+pub const MIN_HIDDEN: usize = 4;
+
+/// Every secret a request holds, as the log must never show it: the
+/// password, the secret parts of the uri's user info, the ssh key and its
+/// passphrase, the signing keys (whole, and each line of them).
+pub fn secrets_in(top: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    let field = |section: &str, key: &str| -> Option<String> {
+        top.get(section)?.get(key)?.as_str().map(str::to_string)
+    };
+    if let Some(uri) = field("source", "uri") {
+        out.extend(remote::url_secrets(&uri));
+    }
+    for (section, key) in [
+        ("source", "password"),
+        ("source", "private_key_passphrase"),
+        ("source", "private_key"),
+        ("source", "signing_key"),
+        ("params", "signing_key"),
+    ] {
+        if let Some(value) = field(section, key) {
+            out.extend(
+                value
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.len() >= 16 && !l.starts_with("-----"))
+                    .map(str::to_string),
+            );
+            out.push(value.trim().to_string());
+            out.push(value);
+        }
+    }
+    out.retain(|s| s.chars().count() >= MIN_HIDDEN);
+    // Longest first, so that a secret is hidden whole, not piece by piece.
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
 }
 
 fn json_reason(e: &serde_json::Error) -> String {
@@ -461,11 +523,17 @@ fn parse_source(map: Map<String, Value>) -> Result<Source> {
             "source.username and source.password are for https:// URLs; for ssh use source.private_key",
         ));
     }
+    let skip_host_key_check = opt_bool(&map, "insecure_skip_host_key_check")?;
     let host_keys = match &known_hosts {
         Some(text) => {
             if kind != UriKind::Ssh {
                 return Err(Error::config(
                     "source.known_hosts is set but source.uri is not an ssh URL",
+                ));
+            }
+            if skip_host_key_check {
+                return Err(Error::config(
+                    "source.insecure_skip_host_key_check is true but source.known_hosts is set; keep known_hosts and remove insecure_skip_host_key_check",
                 ));
             }
             HostKeys::Pinned(remote::parse_known_hosts(text).map_err(|why| {
@@ -474,8 +542,52 @@ fn parse_source(map: Map<String, Value>) -> Result<Source> {
                 ))
             })?)
         }
-        None => HostKeys::Unchecked,
+        None if kind != UriKind::Ssh => {
+            if skip_host_key_check {
+                return Err(Error::config(
+                    "source.insecure_skip_host_key_check is set but source.uri is not an ssh URL; remove it",
+                ));
+            }
+            HostKeys::Unchecked
+        }
+        // Without a pinned key anybody between the worker and the server
+        // could pose as the server and withhold or replay tags: refused
+        // unless the source says so in so many words.
+        None if skip_host_key_check => HostKeys::Unchecked,
+        None => {
+            return Err(Error::config(format!(
+                "source.known_hosts is not set, so the host key of the ssh server could not be checked; set source.known_hosts to the output of ssh-keyscan{} {}, or set source.insecure_skip_host_key_check: true",
+                ssh_port(&uri).map(|p| format!(" -p {p}")).unwrap_or_default(),
+                shown(&ssh_host(&uri)),
+            )))
+        }
     };
+
+    // A password (or a token in the uri) over plain http:// is readable by
+    // anybody on the way.
+    let http_credentials = opt_bool(&map, "insecure_http_credentials")?;
+    let plain_http = uri.to_ascii_lowercase().starts_with("http://");
+    if http_credentials && !plain_http {
+        return Err(Error::config(
+            "source.insecure_http_credentials is set but source.uri is not an http:// URL; remove it",
+        ));
+    }
+    if plain_http && !http_credentials {
+        let secret_in_uri = uri
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+            .is_some_and(|authority| authority.contains('@'));
+        if password.is_some() || secret_in_uri {
+            let what = if password.is_some() {
+                "source.password"
+            } else {
+                "the user info in source.uri"
+            };
+            return Err(Error::config(format!(
+                "{what} would go over plain http://, where anybody on the way can read it; use an https:// uri, or set source.insecure_http_credentials: true"
+            )));
+        }
+    }
 
     let tag_filter = opt_string(&map, "tag_filter", "source.tag_filter")?;
 
@@ -550,7 +662,20 @@ fn parse_source(map: Map<String, Value>) -> Result<Source> {
     if let Some(key) = &signing_key {
         check_secret_key(key, "source.signing_key")?;
     }
-    let check_timeout = check_timeout(map.get("check_timeout"))?;
+    let check_timeout = seconds_field(
+        map.get("check_timeout"),
+        "source.check_timeout",
+        DEFAULT_CHECK_TIMEOUT,
+        MAX_CHECK_TIMEOUT_SECS,
+        300,
+    )?;
+    let network_timeout = seconds_field(
+        map.get("network_timeout"),
+        "source.network_timeout",
+        DEFAULT_NETWORK_TIMEOUT,
+        MAX_NETWORK_TIMEOUT_SECS,
+        60,
+    )?;
 
     let digest = trust_digest(&sources, &groups, &require)?;
     let environments = BTreeMap::from([(ENVIRONMENT.to_string(), require)]);
@@ -572,31 +697,78 @@ fn parse_source(map: Map<String, Value>) -> Result<Source> {
         rule,
         signing_key: signing_key.map(Secret),
         check_timeout,
+        network_timeout,
+        insecure_skip_host_key_check: skip_host_key_check,
+        insecure_http_credentials: http_credentials,
         digest,
     })
 }
 
-/// `source.check_timeout`: a number of seconds, more than 0 and at most a
-/// day; fractions are allowed.
-fn check_timeout(value: Option<&Value>) -> Result<Duration> {
+/// A number of seconds (`source.check_timeout`, `source.network_timeout`):
+/// more than 0 and at most `max`; fractions are allowed.
+fn seconds_field(
+    value: Option<&Value>,
+    field: &str,
+    default: Duration,
+    max: u64,
+    example: u64,
+) -> Result<Duration> {
     let out_of_range = || {
         Error::config(format!(
-            "source.check_timeout must be a number of seconds above 0 and at most {MAX_CHECK_TIMEOUT_SECS} (a day)"
+            "{field} must be a number of seconds above 0 and at most {max} (a day)"
         ))
     };
     match value {
-        None | Some(Value::Null) => Ok(DEFAULT_CHECK_TIMEOUT),
+        None | Some(Value::Null) => Ok(default),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(secs) if secs > 0.0 && secs <= MAX_CHECK_TIMEOUT_SECS as f64 => {
+            Some(secs) if secs > 0.0 && secs <= max as f64 => {
                 Duration::try_from_secs_f64(secs).map_err(|_| out_of_range())
             }
             _ => Err(out_of_range()),
         },
         Some(other) => Err(Error::config(format!(
-            "source.check_timeout must be a number of seconds, like 300, not a {}",
+            "{field} must be a number of seconds, like {example}, not a {}",
             type_name(other)
         ))),
     }
+}
+
+/// A boolean field: absent and null are false.
+fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<bool> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(Error::config(format!(
+            "source.{key} must be true or false, not a {}",
+            type_name(other)
+        ))),
+    }
+}
+
+/// The host of an ssh URI (`ssh://user@host:port/path`, `user@host:path`).
+fn ssh_host(uri: &str) -> String {
+    let authority = match uri.split_once("://") {
+        Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
+        None => uri.split(':').next().unwrap_or(uri),
+    };
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6).to_string(),
+        None if uri.contains("://") => hostport.split(':').next().unwrap_or(hostport).to_string(),
+        None => hostport.to_string(),
+    }
+}
+
+/// The port of an `ssh://` URI when it names one other than 22.
+fn ssh_port(uri: &str) -> Option<u16> {
+    let (_, rest) = uri.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let hostport = authority.rsplit('@').next()?;
+    let port = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split_once("]:")?.1,
+        None => hostport.rsplit_once(':')?.1,
+    };
+    port.parse().ok().filter(|p| *p != 22)
 }
 
 /// Parses a rule and checks it against `groups`, with messages that name
@@ -722,6 +894,31 @@ mod tests {
         ] {
             assert!(parse_version(&bad, "version").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_log_hides_every_secret_of_the_request() {
+        let request = serde_json::json!({
+            "source": {
+                "uri": "https://T0KEN-abc@example.org/app.git",
+                "password": "pass-word-1",
+                "private_key_passphrase": "ab",
+            },
+            "params": {"signing_key": "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQdGBGa1b2c3d4e5f6g7h8\n-----END PGP PRIVATE KEY BLOCK-----\n"},
+        });
+        let Value::Object(top) = request else {
+            unreachable!()
+        };
+        let secrets = secrets_in(&top);
+        assert!(secrets.contains(&"T0KEN-abc".to_string()), "{secrets:?}");
+        assert!(secrets.contains(&"lQdGBGa1b2c3d4e5f6g7h8".to_string()));
+        assert!(!secrets.contains(&"ab".to_string()), "too short to hide");
+        super::super::hide_in_log(secrets);
+        assert_eq!(
+            super::super::scrub("cannot use pass-word-1 for T0KEN-abc: lQdGBGa1b2c3d4e5f6g7h8"),
+            "cannot use *** for ***: ***"
+        );
+        super::super::hide_in_log(Vec::new());
     }
 
     #[test]

@@ -653,3 +653,78 @@ impl World {
         path
     }
 }
+
+/// Runs a prepared command with `input` on stdin and kills it when it has
+/// not finished after `limit`; returns what it printed and how long it
+/// took, or `None` when it had to be killed.
+pub fn exec_within(
+    mut cmd: Command,
+    input: &[u8],
+    limit: std::time::Duration,
+) -> Option<(Run, std::time::Duration)> {
+    use std::io::{Read as _, Write as _};
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let _ = child.stdin.take().expect("stdin").write_all(input);
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let elapsed = started.elapsed();
+            return Some((
+                Run {
+                    code: status.code().unwrap_or(-1),
+                    stdout: out.join().unwrap(),
+                    stderr: err.join().unwrap(),
+                },
+                elapsed,
+            ));
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Where `secret` shows: in the output of `run`, or in a file below one of
+/// `dirs` (by path). Empty when nowhere.
+pub fn leaks(run: &Run, dirs: &[&Path], secret: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if run.stdout.contains(secret) {
+        out.push("stdout".to_string());
+    }
+    if run.stderr.contains(secret) {
+        out.push(format!("stderr: {}", run.stderr));
+    }
+    for dir in dirs {
+        for rel in World::files_below(dir) {
+            let path = dir.join(&rel);
+            if path.is_file() {
+                let data = fs::read(&path).unwrap_or_default();
+                if String::from_utf8_lossy(&data).contains(secret) {
+                    out.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    out
+}

@@ -553,3 +553,186 @@ impl Drop for TlsProxy {
         let _ = self.child.wait();
     }
 }
+
+/// What a [`TrapServer`] does with every request.
+#[derive(Clone)]
+pub enum Trap {
+    /// `302 Found` to this base URL followed by the request's own path and
+    /// query (`http://localhost:PORT` + `/app.git/info/refs?...`).
+    Redirect(String),
+    /// `401 Unauthorized` asking for basic authentication.
+    Challenge,
+}
+
+/// `(METHOD PATH, Authorization header)` of every request a
+/// [`TrapServer`] received.
+pub type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// An HTTP server on 127.0.0.1 that serves no repository: it redirects or
+/// asks for credentials, and records every request with the
+/// Authorization header it carried.
+pub struct TrapServer {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+    pub requests: Requests,
+}
+
+impl TrapServer {
+    pub fn start(trap: Trap) -> TrapServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, requests2) = (stop.clone(), requests.clone());
+        let accept = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (trap, requests) = (trap.clone(), requests2.clone());
+                std::thread::spawn(move || {
+                    let _ = serve_trap(conn, &trap, &requests);
+                });
+            }
+        });
+        TrapServer {
+            port,
+            stop,
+            accept: Some(accept),
+            requests,
+        }
+    }
+
+    /// The Authorization headers it received.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, a)| a.clone())
+            .collect()
+    }
+}
+
+impl Drop for TrapServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn serve_trap(
+    conn: TcpStream,
+    trap: &Trap,
+    requests: &Mutex<Vec<(String, Option<String>)>>,
+) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut writer = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+            return Ok(());
+        };
+        let (method, target) = (method.to_string(), target.to_string());
+        let mut authorization = None;
+        let mut length = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 {
+                break;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "authorization" => authorization = Some(v.trim().to_string()),
+                    "content-length" => length = v.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        requests
+            .lock()
+            .unwrap()
+            .push((format!("{method} {target}"), authorization));
+        let msg = "no repository here\n";
+        match trap {
+            Trap::Redirect(base) => write!(
+                writer,
+                "HTTP/1.1 302 Found\r\nLocation: {base}{target}\r\nContent-Type: text/plain\r\n\
+                 Content-Length: {}\r\n\r\n{msg}",
+                msg.len()
+            )?,
+            Trap::Challenge => write!(
+                writer,
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\n\
+                 Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{msg}",
+                msg.len()
+            )?,
+        }
+        writer.flush()?;
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts every connection and never
+/// says a word: a server that hangs.
+pub struct SilentServer {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+    /// How many connections it accepted.
+    pub accepted: Arc<Mutex<usize>>,
+}
+
+impl SilentServer {
+    pub fn start() -> SilentServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(Mutex::new(0));
+        let (stop2, accepted2) = (stop.clone(), accepted.clone());
+        let accept = std::thread::spawn(move || {
+            // Held open, unread and unanswered, until the server stops.
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    *accepted2.lock().unwrap() += 1;
+                    held.push(conn);
+                }
+            }
+        });
+        SilentServer {
+            port,
+            stop,
+            accept: Some(accept),
+            accepted,
+        }
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
