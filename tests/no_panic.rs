@@ -229,8 +229,9 @@ fn git(repo: &Path, home: &Path, args: &[&str]) -> Vec<u8> {
         .env("GNUPGHOME", home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        // Tagger dates are the time of signing: a layer's date must agree
+        // with its signature's.
         .env("GIT_AUTHOR_DATE", "1700000000 +0100")
-        .env("GIT_COMMITTER_DATE", "1700000000 +0100")
         .args([
             "-c",
             "user.name=Alice Example",
