@@ -36,7 +36,7 @@ pub struct Layer {
 }
 
 /// A structural problem, attached to a layer when it has one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub layer: Option<usize>,
     pub problem: Problem,

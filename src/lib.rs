@@ -5,13 +5,16 @@
 //! ```text
 //! git objects -> object (one layer, strict) -> chain (the layers of a ref)
 //!   -> verify (which signatures count) -> rule (pure evaluation)
-//!   -> report (JSON, one line, explanation)
+//!   -> verdict (plain data) -> render (one line, JSON, explanation)
 //! ```
 //!
-//! `trust` loads the trust root (certificates, groups, rules) and checks it
-//! completely before any tag is read. `sign` writes new layers and `remote` publishes them;
-//! `cli`, `demo` and `resource` (the Concourse resource type) are thin
-//! front ends.
+//! `verdict::Gate` is the one entry point that judges a tag for an
+//! environment; every front end goes through it. `trust` loads the trust
+//! root (certificates, groups, rules) and checks it completely before any
+//! tag is read. `sign` writes new layers and `remote` publishes them;
+//! `resource` (the Concourse resource type) is a thin front end, and so
+//! are the command line and the demo, which live in the `sigtag` binary
+//! (src/main.rs), not in this library.
 
 #![cfg_attr(
     not(test),
@@ -28,8 +31,6 @@
 )]
 
 pub mod chain;
-pub mod cli;
-pub mod demo;
 pub mod error;
 pub mod gate;
 pub mod glob;
@@ -38,12 +39,14 @@ pub mod object;
 pub mod policy;
 pub mod problem;
 pub mod remote;
+pub mod render;
 pub mod report;
 pub mod resource;
 pub mod rule;
 pub mod sign;
 pub mod token;
 pub mod trust;
+pub mod verdict;
 pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

@@ -208,27 +208,31 @@ impl Rule {
     }
 
     /// Evaluates the rule given, for each group, the set of distinct
-    /// signers of that group whose signatures count.
-    pub fn eval<'a>(&'a self, counted: &dyn Fn(&str) -> BTreeSet<String>) -> Eval<'a> {
+    /// signers of that group whose signatures count. The evaluation owns
+    /// what it needs of the rule, so it outlives it.
+    pub fn eval(&self, counted: &dyn Fn(&str) -> BTreeSet<String>) -> Eval {
         match self {
             Rule::Atom { n, group } => {
                 let have = counted(group);
                 Eval {
-                    rule: self,
+                    node: Node::Atom {
+                        n: *n,
+                        group: group.clone(),
+                    },
                     holds: have.len() >= *n,
                     have,
                     children: Vec::new(),
                 }
             }
             Rule::And(rs) | Rule::Or(rs) => {
-                let children: Vec<Eval<'a>> = rs.iter().map(|r| r.eval(counted)).collect();
-                let holds = if matches!(self, Rule::And(_)) {
-                    children.iter().all(|c| c.holds)
+                let children: Vec<Eval> = rs.iter().map(|r| r.eval(counted)).collect();
+                let (node, holds) = if matches!(self, Rule::And(_)) {
+                    (Node::All, children.iter().all(|c| c.holds))
                 } else {
-                    children.iter().any(|c| c.holds)
+                    (Node::Any, children.iter().any(|c| c.holds))
                 };
                 Eval {
-                    rule: self,
+                    node,
                     holds,
                     have: BTreeSet::new(),
                     children,
@@ -267,14 +271,27 @@ fn join(
     Ok(())
 }
 
-/// The evaluation of a rule, node by node.
-#[derive(Debug, Clone)]
-pub struct Eval<'a> {
-    pub rule: &'a Rule,
+/// What one node of an evaluated rule is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    /// `N of GROUP`.
+    Atom { n: usize, group: String },
+    /// "and": every child must hold.
+    All,
+    /// "or": one child must hold.
+    Any,
+}
+
+/// The evaluation of a rule, node by node, shaped like the rule. Plain
+/// data: it borrows nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eval {
+    pub node: Node,
     pub holds: bool,
     /// For an atom: the distinct signers of its group that count.
     pub have: BTreeSet<String>,
-    pub children: Vec<Eval<'a>>,
+    /// For "and" and "or": the evaluations of the parts, in rule order.
+    pub children: Vec<Eval>,
 }
 
 /// What is still missing for a node to hold.
@@ -285,7 +302,7 @@ struct Shortfall {
     cost: usize,
 }
 
-impl Eval<'_> {
+impl Eval {
     /// What is still missing, as a rule-like text ("1 of pipelines"), or
     /// `None` when the rule holds.
     pub fn missing(&self) -> Option<String> {
@@ -306,8 +323,8 @@ impl Eval<'_> {
         if self.holds {
             return None;
         }
-        match self.rule {
-            Rule::Atom { n, group } => {
+        match &self.node {
+            Node::Atom { n, group } => {
                 let need = n - self.have.len().min(*n);
                 let text = if explain && !self.have.is_empty() {
                     let names: Vec<&str> = self.have.iter().map(String::as_str).collect();
@@ -317,7 +334,7 @@ impl Eval<'_> {
                 };
                 Some(Shortfall { text, cost: need })
             }
-            Rule::And(_) => {
+            Node::All => {
                 // What is missing is always a conjunction ("or" contributes
                 // its cheapest alternative), so no parentheses are needed.
                 let parts: Vec<Shortfall> = self
@@ -334,7 +351,7 @@ impl Eval<'_> {
                         .join(" and "),
                 })
             }
-            Rule::Or(_) => self
+            Node::Any => self
                 .children
                 .iter()
                 .filter_map(|c| c.shortfall_with(explain))

@@ -532,12 +532,17 @@ pub fn cosign(
     let checks = verify::check_chain(&chain, trust, SystemTime::now());
     vouched_for(name, &chain, &checks)?;
     if let Some(rule) = require {
-        let report = crate::report::Report::build("--require", rule, trust, &chain, &checks);
-        if !report.satisfied {
-            let why = report
-                .rejected
-                .map(|r| format!("it is rejected: {r}"))
-                .or(report.missing.map(|m| format!("it needs {m}")))
+        let verdict =
+            crate::verdict::Gate::new(trust, "--require", rule.clone()).verdict(&chain, &checks);
+        if !verdict.satisfied {
+            let why = verdict
+                .rejection
+                .as_ref()
+                .map(|r| format!("it is rejected: {}", r.problem))
+                .or(verdict
+                    .shortfall()
+                    .and_then(crate::rule::Eval::missing)
+                    .map(|m| format!("it needs {m}")))
                 .unwrap_or_default();
             return Err(Error::refused(format!(
                 "refusing to co-sign {name}: it does not meet \"{rule}\" yet, {why}"

@@ -11,10 +11,11 @@
 use serde_json::json;
 use sigtag::chain::{Chain, Layer};
 use sigtag::object::{self, SignatureBlock, TagObject};
-use sigtag::report::{explain, Report};
+use sigtag::render;
 use sigtag::resource::request;
 use sigtag::rule::Rule;
 use sigtag::trust::{self, CertSource, Trust};
+use sigtag::verdict::Gate;
 use sigtag::verify;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -502,7 +503,7 @@ fn assert_valid(c: &Corpus, now: SystemTime) {
 fn tag_objects() {
     let c = corpus();
     let now = SystemTime::now();
-    let rule = c.trust.rule_for("prod").unwrap();
+    let gate = Gate::for_environment(&c.trust, "prod").unwrap();
     let mut found = Findings::default();
     for (name, raw) in &c.objects {
         for (label, m) in mutations(raw, 700) {
@@ -519,9 +520,10 @@ fn tag_objects() {
                         findings: Vec::new(),
                     };
                     let checks = verify::check_chain(&chain, &c.trust, now);
-                    let report = Report::build("prod", rule, &c.trust, &chain, &checks);
-                    let _ = (report.line(), serde_json::to_string(&report));
-                    explain("prod", rule, &c.trust, &chain, &checks);
+                    let verdict = gate.verdict(&chain, &checks);
+                    let report = render::json::Report::of(&verdict);
+                    let _ = (render::line::line(&verdict), serde_json::to_string(&report));
+                    render::explain::explain(&verdict);
                 }
             });
         }

@@ -41,8 +41,7 @@ use crate::chain::{self, Chain};
 use crate::error::{Error, ErrorKind, Result};
 use crate::problem::Problem;
 use crate::remote;
-use crate::report::Report;
-use crate::verify;
+use crate::verdict::Gate;
 use git2::Repository;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -713,9 +712,8 @@ enum Outcome {
 
 /// Verifies chains in parallel and collects the positive verdicts.
 struct Judge<'s> {
-    source: &'s Source,
+    gate: Gate<'s>,
     gitdir: PathBuf,
-    now: SystemTime,
     deadline: &'s Deadline,
     positives: std::sync::Mutex<Vec<(String, Verdict)>>,
 }
@@ -723,16 +721,15 @@ struct Judge<'s> {
 impl<'s> Judge<'s> {
     fn new(source: &'s Source, gitdir: &Path, deadline: &'s Deadline) -> Judge<'s> {
         Judge {
-            source,
+            gate: Gate::new(&source.trust, ENVIRONMENT, source.rule.clone()),
             gitdir: gitdir.to_path_buf(),
-            now: SystemTime::now(),
             deadline,
             positives: Default::default(),
         }
     }
 
     /// The outcomes of `todo`, in its order. Each chain is read here and
-    /// dropped as soon as its report is made.
+    /// dropped as soon as it is judged.
     fn all<'c>(&self, todo: &[&'c Candidate]) -> Vec<(&'c Candidate, Outcome)> {
         let results: Vec<Outcome> = todo
             .par_iter()
@@ -742,34 +739,26 @@ impl<'s> Judge<'s> {
                     if self.deadline.expired() {
                         return Outcome::NotReached;
                     }
-                    let chain = match repo {
-                        Some(repo) => chain::read(repo, &c.name),
-                        None => unreadable(&c.name),
+                    let verdict = match repo {
+                        Some(repo) => self.gate.judge(repo, &c.name),
+                        None => self.gate.judge_chain(&unreadable(&c.name)),
                     };
-                    let checks = verify::check_chain(&chain, &self.source.trust, self.now);
-                    let report = Report::build(
-                        ENVIRONMENT,
-                        &self.source.rule,
-                        &self.source.trust,
-                        &chain,
-                        &checks,
-                    );
-                    match (&report.outer, &report.commit, report.created) {
-                        (Some(outer), Some(commit), Some(created)) if report.satisfied => {
+                    match (&verdict.outer, &verdict.commit, verdict.created) {
+                        (Some(outer), Some(commit), Some(created)) if verdict.satisfied => {
                             let v = Verdict {
                                 chain: Chained {
-                                    tag: report.tag.clone(),
+                                    tag: verdict.tag.clone(),
                                     commit: commit.clone(),
                                     created,
                                 },
-                                expires: report.expires,
+                                expires: verdict.expires,
                             };
                             if let Ok(mut p) = self.positives.lock() {
                                 p.push((outer.clone(), v));
                             }
                             Outcome::Satisfied
                         }
-                        _ => Outcome::Refused(refused_reason(&report)),
+                        _ => Outcome::Refused(refused_reason(&verdict)),
                     }
                 },
             )

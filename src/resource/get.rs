@@ -17,15 +17,14 @@
 
 use super::request::{self, deny_unknown, Request, Version};
 use super::{log, metadata_entry, refused_reason, Metadata, Output};
-use crate::chain;
 use crate::error::{clean, Error, Result};
 use crate::remote;
-use crate::report::Report;
-use crate::verify;
+use crate::render;
+use crate::report::rfc3339;
+use crate::verdict::{Gate, Verdict};
 use git2::{Oid, Repository};
 use std::fs;
 use std::path::Path;
-use std::time::SystemTime;
 
 /// Files under `DEST/.git/` that `in` writes.
 pub const SIGTAG_DIR: &str = "sigtag";
@@ -114,23 +113,16 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     .map_err(|e| super::remote_hint(source, e))?;
 
     // Verify exactly what was fetched, with the library's own steps.
-    let chain = chain::read(&repo, tag);
-    let checks = verify::check_chain(&chain, &source.trust, SystemTime::now());
-    let report = Report::build(
-        request::ENVIRONMENT,
-        &source.rule,
-        &source.trust,
-        &chain,
-        &checks,
-    );
-    if !report.satisfied {
+    let gate = Gate::new(&source.trust, request::ENVIRONMENT, source.rule.clone());
+    let verdict = gate.judge(&repo, tag);
+    if !verdict.satisfied {
         return Err(Error::refused(format!(
             "tag {} is not a valid version any more: {}",
             request::shown(tag),
-            refused_reason(&report)
+            refused_reason(&verdict)
         )));
     }
-    let commit = report.commit.clone().unwrap_or_default();
+    let commit = verdict.commit.clone().unwrap_or_default();
     if commit != version.commit {
         return Err(Error::refused(format!(
             "tag {} now points at commit {commit}, not at {} as the version says; the tag was moved, so this version is refused",
@@ -152,29 +144,24 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     repo.checkout_head(Some(&mut checkout))
         .map_err(|e| Error::repo(format!("cannot check out {commit}: {}", clean(e.message()))))?;
 
-    write_files(&repo, &report, tag, &commit)?;
-    log(&report.line());
+    write_files(&repo, &verdict, tag, &commit)?;
+    log(&render::line::line(&verdict));
 
     let mut metadata: Metadata = vec![
         metadata_entry("tag", tag),
         metadata_entry("commit", &commit),
-        metadata_entry("rule", &report.rule),
-        metadata_entry("layers", &chain.layers.len().to_string()),
+        metadata_entry("rule", &verdict.rule.to_string()),
+        metadata_entry("layers", &verdict.layers.len().to_string()),
     ];
-    for s in &report.signers {
+    for (layer, c) in verdict.counted() {
         metadata.push(metadata_entry(
             "signer",
             &format!(
-                "{} ({}), layer {}, key {}, {}",
-                s.name,
-                if s.groups.is_empty() {
-                    "no group".to_string()
-                } else {
-                    s.groups.join(", ")
-                },
-                s.layer,
-                s.fingerprint,
-                s.created
+                "{} ({}), layer {layer}, key {}, {}",
+                c.signer.name,
+                render::groups(&c.signer),
+                c.key,
+                rfc3339(c.created)
             ),
         ));
     }
@@ -185,13 +172,13 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
 }
 
 /// Writes `.git/sigtag/` through a temporary directory renamed into place.
-fn write_files(repo: &Repository, report: &Report, tag: &str, commit: &str) -> Result<()> {
+fn write_files(repo: &Repository, verdict: &Verdict, tag: &str, commit: &str) -> Result<()> {
     let gitdir = repo.path();
     let partial = gitdir.join(format!("{SIGTAG_DIR}.partial"));
     let done = gitdir.join(SIGTAG_DIR);
     let io = |e: std::io::Error| Error::io(format!("cannot write {}: {e}", partial.display()));
     fs::create_dir_all(&partial).map_err(io)?;
-    let json = serde_json::to_string_pretty(std::slice::from_ref(report))
+    let json = render::json::array(std::slice::from_ref(verdict))
         .map_err(|e| Error::io(format!("cannot encode the report: {e}")))?;
     fs::write(partial.join("report.json"), format!("{json}\n")).map_err(io)?;
     fs::write(partial.join("tag"), format!("{tag}\n")).map_err(io)?;

@@ -20,7 +20,7 @@ pub use put::PARAMS as PUT_PARAMS;
 pub use request::{Request, Source, Version, SOURCE_FIELDS};
 
 use crate::error::{Error, Result};
-use crate::report::Report;
+use crate::verdict::Verdict;
 use serde::Serialize;
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
@@ -137,18 +137,16 @@ pub fn prepare_network(source: &Source, limit: std::time::Duration) {
 /// Why a tag is not a version, for the log: the rejection, or what the rule
 /// still needs and why signatures that are there did not count (a signature
 /// past its expiration time, a key nobody trusts, an unsigned layer).
-pub fn refused_reason(report: &Report) -> String {
-    match &report.rejected {
-        Some(why) => format!("rejected: {why}"),
+pub fn refused_reason(verdict: &Verdict) -> String {
+    match &verdict.rejection {
+        Some(why) => format!("rejected: {}", why.problem),
         None => format!(
             "does not meet \"{}\": needs {}{}",
-            report.rule,
-            report
-                .needs
+            verdict.rule,
+            crate::render::line::needs(verdict)
                 .as_deref()
-                .or(report.missing.as_deref())
                 .unwrap_or("more signatures"),
-            not_counted(report)
+            not_counted(verdict)
         ),
     }
 }
@@ -156,26 +154,23 @@ pub fn refused_reason(report: &Report) -> String {
 /// The most problems [`refused_reason`] names; `sigtag explain` shows all.
 const MAX_NOT_COUNTED: usize = 3;
 
-/// "; not counted: layer 1: ...; layer 2: ..." for the problems of a report
+/// "; not counted: layer 1: ...; layer 2: ..." for the problems of a verdict
 /// that is not rejected, or nothing when it has none.
-fn not_counted(report: &Report) -> String {
-    if report.problems.is_empty() {
+fn not_counted(verdict: &Verdict) -> String {
+    let problems = verdict.problems();
+    if problems.is_empty() {
         return String::new();
     }
-    let mut parts: Vec<String> = report
-        .problems
+    let mut parts: Vec<String> = problems
         .iter()
         .take(MAX_NOT_COUNTED)
-        .map(|p| match p.layer {
-            Some(layer) => format!("layer {layer}: {}", p.reason),
-            None => p.reason.clone(),
+        .map(|(layer, p)| match layer {
+            Some(layer) => format!("layer {layer}: {p}"),
+            None => p.to_string(),
         })
         .collect();
-    if report.problems.len() > MAX_NOT_COUNTED {
-        parts.push(format!(
-            "and {} more",
-            report.problems.len() - MAX_NOT_COUNTED
-        ));
+    if problems.len() > MAX_NOT_COUNTED {
+        parts.push(format!("and {} more", problems.len() - MAX_NOT_COUNTED));
     }
     format!("; not counted: {}", parts.join("; "))
 }

@@ -1,14 +1,21 @@
 //! The command line: parse arguments, call the library, print, exit.
+//!
+//! Part of the `sigtag` binary, not of the library. Every verdict comes
+//! from a [`Gate`] and is printed by a renderer of [`sigtag::render`].
 
-use crate::error::{Error, Result};
-use crate::gate::{open_repo, Gate};
-use crate::report::{self, Report};
-use crate::sign::{self, LayerOptions, Signed, SigningKey};
-use crate::trust::Trust;
-use crate::{chain, verify};
+mod demo;
+
 use clap::{Args, Parser, Subcommand};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use sigtag::chain;
+use sigtag::error::{Error, Result};
+use sigtag::gate::open_repo;
+use sigtag::render;
+use sigtag::sign::{self, LayerOptions, Signed, SigningKey};
+use sigtag::trust::Trust;
+use sigtag::verdict::{Gate, Verdict};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -113,7 +120,7 @@ impl KeysDir {
 
     /// Loads the trust root, refused first if it lies inside `repo`.
     fn load_for(&self, repo: &git2::Repository) -> Result<Trust> {
-        crate::gate::keys_outside_repo(&self.path, &self.shown(), repo)?;
+        sigtag::gate::keys_outside_repo(&self.path, &self.shown(), repo)?;
         Trust::load_dir(&self.path)
     }
 }
@@ -121,7 +128,7 @@ impl KeysDir {
 /// `-m MSG`: free text, refused if it fakes a line sigtag writes.
 fn free_message(message: Option<String>) -> Result<Option<String>> {
     message
-        .map(|m| crate::message::free_text(&m).map_err(|e| Error::usage(format!("-m: {e}"))))
+        .map(|m| sigtag::message::free_text(&m).map_err(|e| Error::usage(format!("-m: {e}"))))
         .transpose()
 }
 
@@ -251,7 +258,7 @@ pub fn main() -> i32 {
         Command::Verify { .. } | Command::Explain { .. } | Command::List { .. } | Command::Demo
     ) {
         // These never open a network connection.
-        crate::remote::skip_ca_bundle();
+        sigtag::remote::skip_ca_bundle();
     }
     match run(cli.command) {
         Ok(code) => code,
@@ -275,13 +282,13 @@ fn signing_key(
     let key = match (&args.key, trust) {
         (Some(path), _) => sign::load_key_file(path)?,
         (None, Some(trust)) => match &args.gpg_agent {
-            Some(fpr) => crate::token::agent::signing_key(trust, dir, Some(fpr), Some(repo))?,
-            None => crate::token::card::signing_key(trust, dir, args.card.as_deref())?,
+            Some(fpr) => sigtag::token::agent::signing_key(trust, dir, Some(fpr), Some(repo))?,
+            None => sigtag::token::card::signing_key(trust, dir, args.card.as_deref())?,
         },
         (None, None) => return Err(Error::usage("pass --key FILE, --gpg-agent or --card")),
     };
     if let Some(trust) = trust {
-        crate::token::check_counts(trust, dir, &key)?;
+        sigtag::token::check_counts(trust, dir, &key)?;
     }
     Ok(key)
 }
@@ -295,7 +302,7 @@ fn card_list(keys: Option<&Path>) -> Result<i32> {
     } else {
         None
     };
-    let cards = crate::token::card::list(trust.as_ref())?;
+    let cards = sigtag::token::card::list(trust.as_ref())?;
     let mut out = std::io::stdout().lock();
     let w = |out: &mut std::io::StdoutLock, line: String| {
         writeln!(out, "{line}").map_err(|e| Error::io(format!("cannot write the list: {e}")))
@@ -331,16 +338,16 @@ fn card_list(keys: Option<&Path>) -> Result<i32> {
     Ok(0)
 }
 
-fn print_json(reports: &[Report]) -> Result<()> {
-    let text = serde_json::to_string_pretty(reports).map_err(|e| Error::io(e.to_string()))?;
+fn print_json(verdicts: &[Verdict]) -> Result<()> {
+    let text = render::json::array(verdicts).map_err(|e| Error::io(e.to_string()))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}").map_err(|e| Error::io(format!("cannot write the report: {e}")))
 }
 
-fn print_lines(reports: &[Report]) -> Result<()> {
+fn print_lines(verdicts: &[Verdict]) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    for r in reports {
-        writeln!(out, "{}", r.line())
+    for v in verdicts {
+        writeln!(out, "{}", render::line::line(v))
             .map_err(|e| Error::io(format!("cannot write the report: {e}")))?;
     }
     Ok(())
@@ -486,14 +493,12 @@ fn run(command: Command) -> Result<i32> {
                     keys.path.join("policy.toml").display()
                 )));
             }
-            let chain = chain::read(&repo, &name);
-            let checks = verify::check_chain(&chain, &trust, std::time::SystemTime::now());
             let mut all = true;
             let mut out = std::io::stdout().lock();
             for (i, env) in envs.iter().enumerate() {
-                let rule = trust.rule_for(env)?;
-                let text = report::explain(env, rule, &trust, &chain, &checks);
-                all &= Report::build(env, rule, &trust, &chain, &checks).satisfied;
+                let verdict = Gate::for_environment(&trust, env)?.judge(&repo, &name);
+                let text = render::explain::explain(&verdict);
+                all &= verdict.satisfied;
                 let sep = if i > 0 { "\n" } else { "" };
                 write!(out, "{sep}{text}").map_err(|e| Error::io(e.to_string()))?;
             }
@@ -512,7 +517,11 @@ fn run(command: Command) -> Result<i32> {
             let gate = Gate::for_environment(&trust, &env)?;
             let names: Vec<String> = chain::tag_names(&repo)?
                 .into_iter()
-                .filter(|n| filter.as_deref().is_none_or(|f| crate::glob::matches(f, n)))
+                .filter(|n| {
+                    filter
+                        .as_deref()
+                        .is_none_or(|f| sigtag::glob::matches(f, n))
+                })
                 .collect();
             let reports = gate.judge_all(&repo, &names)?;
             if json {
@@ -522,7 +531,7 @@ fn run(command: Command) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Demo => crate::demo::run().map(|()| 0),
+        Command::Demo => demo::run().map(|()| 0),
         Command::Card {
             command: CardCommand::List { keys },
         } => card_list(keys.as_deref()),

@@ -2,18 +2,18 @@
 //! throw-away repository. No network, no gpg, nothing outside a temporary
 //! directory.
 
-use crate::error::{Context as _, Error, ErrorKind, Result};
-use crate::gate::Gate;
-use crate::report::{self, Report};
-use crate::sign::{self, LayerOptions, Signed, SigningKey};
-use crate::trust::Trust;
-use crate::{chain, verify};
 use git2::{Repository, Signature as GitSig};
 use openpgp::cert::CertBuilder;
 use openpgp::serialize::SerializeInto;
 use openpgp::Cert;
 use sequoia_openpgp as openpgp;
 use std::path::Path;
+
+use sigtag::error::{Context as _, Error, ErrorKind, Result};
+use sigtag::render;
+use sigtag::sign::{self, LayerOptions, Signed, SigningKey};
+use sigtag::trust::Trust;
+use sigtag::verdict::{Gate, Verdict};
 
 const POLICY: &str = r#"[groups]
 humans    = ["alice", "bob"]
@@ -45,15 +45,14 @@ fn key_of(cert: &Cert) -> Result<SigningKey> {
     sign::signing_key_of(cert.clone(), "the demo key")
 }
 
-fn verdict(repo: &Repository, trust: &Trust, env: &str, tag: &str) -> Result<Report> {
-    let gate = Gate::for_environment(trust, env)?;
-    let report = gate.judge(repo, tag);
+fn verdict(repo: &Repository, trust: &Trust, env: &str, tag: &str) -> Result<Verdict> {
+    let verdict = Gate::for_environment(trust, env)?.judge(repo, tag);
     say(&format!("   $ sigtag verify {tag} --env {env}"));
-    say(&format!("   {}", report.line()));
-    Ok(report)
+    say(&format!("   {}", render::line::line(&verdict)));
+    Ok(verdict)
 }
 
-fn expect(report: &Report, satisfied: bool) -> Result<()> {
+fn expect(report: &Verdict, satisfied: bool) -> Result<()> {
     if report.satisfied == satisfied {
         Ok(())
     } else {
@@ -212,11 +211,9 @@ fn run_in(dir: &Path) -> Result<()> {
     )?;
     say("   $ sigtag cosign v1.4.0 --key staging.key --require \"2 of humans\"");
     expect(&verdict(&repo, &trust, "prod", "v1.4.0")?, true)?;
-    let chain = chain::read(&repo, "v1.4.0");
-    let checks = verify::check_chain(&chain, &trust, std::time::SystemTime::now());
     say("   $ sigtag explain v1.4.0 --env prod");
-    let prod = trust.rule_for("prod")?;
-    for line in report::explain("prod", prod, &trust, &chain, &checks).lines() {
+    let prod = Gate::for_environment(&trust, "prod")?.judge(&repo, "v1.4.0");
+    for line in render::explain::explain(&prod).lines() {
         say(&format!("   {line}"));
     }
     let again = sign::cosign(

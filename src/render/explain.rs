@@ -1,0 +1,107 @@
+//! A description for people: layers from the commit up, who signed each
+//! and whether it counts, the rule as a tree, and what is missing.
+
+use super::groups;
+use crate::report::rfc3339;
+use crate::rule::{Eval, Node};
+use crate::verdict::{Signature, Verdict};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// The explanation of a verdict, one line per fact, ending in a newline.
+pub fn explain(verdict: &Verdict) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "tag {}", verdict.tag);
+    match &verdict.commit {
+        Some(c) => {
+            let _ = writeln!(out, "  commit {c}");
+        }
+        None => {
+            let _ = writeln!(out, "  commit (not reached)");
+        }
+    }
+    for finding in verdict.findings.iter().filter(|f| f.layer.is_none()) {
+        let _ = writeln!(out, "  ✗ {}", finding.problem);
+    }
+    for layer in &verdict.layers {
+        let _ = writeln!(
+            out,
+            "  layer {}  {}  tagger {}",
+            layer.number,
+            layer.oid.get(..12).unwrap_or(&layer.oid),
+            layer.tagger.ident
+        );
+        for finding in verdict
+            .findings
+            .iter()
+            .filter(|f| f.layer == Some(layer.number))
+        {
+            let _ = writeln!(out, "    ✗ {}", finding.problem);
+        }
+        for signature in &layer.signatures {
+            let _ = match signature {
+                Signature::Counts(c) => writeln!(
+                    out,
+                    "    ✓ signed by {} ({}) at {} [{}]",
+                    c.signer.name,
+                    groups(&c.signer),
+                    rfc3339(c.created),
+                    c.key
+                ),
+                Signature::Fails(p) => writeln!(out, "    ✗ {p}"),
+            };
+        }
+    }
+    // Layers that did not parse have findings but no entry above.
+    let shown: BTreeSet<usize> = verdict.layers.iter().map(|l| l.number).collect();
+    for finding in &verdict.findings {
+        if let Some(n) = finding.layer.filter(|n| !shown.contains(n)) {
+            let _ = writeln!(out, "  layer {n}\n    ✗ {}", finding.problem);
+        }
+    }
+    let _ = writeln!(out, "rule for {}: {}", verdict.environment, verdict.rule);
+    tree(&verdict.evaluation, 1, &mut out);
+    if let Some(why) = &verdict.rejection {
+        let _ = writeln!(out, "verdict: no, the tag is rejected: {}", why.problem);
+    } else if verdict.satisfied {
+        let _ = writeln!(out, "verdict: yes");
+    } else {
+        let _ = writeln!(
+            out,
+            "verdict: no, needs {}",
+            super::line::needs(verdict).unwrap_or_else(|| "more signatures".into())
+        );
+    }
+    out
+}
+
+fn tree(eval: &Eval, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    let mark = if eval.holds { "✓" } else { "✗" };
+    match &eval.node {
+        Node::Atom { n, group } => {
+            let names: Vec<&str> = eval.have.iter().map(String::as_str).collect();
+            let _ = writeln!(
+                out,
+                "{pad}{mark} {n} of {group}: {} counted{}",
+                names.len(),
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", names.join(", "))
+                }
+            );
+        }
+        Node::All | Node::Any => {
+            let word = if eval.node == Node::All {
+                "all of"
+            } else {
+                "any of"
+            };
+            let _ = writeln!(out, "{pad}{mark} {word}:");
+            for child in &eval.children {
+                tree(child, depth + 1, out);
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Renderings of a [`Verdict`](crate::verdict::Verdict): one line for people ([`line`]), the JSON
+//! report for machines ([`json`]), and an explanation, layer by layer
+//! ([`explain`]).
+//!
+//! A renderer reads only a verdict: no trust root, no repository, no rule
+//! evaluation (the verdict carries the evaluated rule). A new rendering
+//! is one new file here.
+
+pub mod explain;
+pub mod json;
+pub mod line;
+
+use crate::verdict::SignerId;
+
+/// A signer's groups for people: "humans, pipelines", or "no group".
+pub fn groups(signer: &SignerId) -> String {
+    if signer.groups.is_empty() {
+        "no group".to_string()
+    } else {
+        signer.groups.join(", ")
+    }
+}
