@@ -1,6 +1,6 @@
-//! Renderings of a [`Verdict`](crate::verdict::Verdict): one line for people ([`line`]), the JSON
-//! report for machines ([`json`]), and an explanation, layer by layer
-//! ([`explain`]).
+//! Renderings of a [`Verdict`](crate::verdict::Verdict): one line for
+//! people ([`line`](mod@line)), the JSON report for machines ([`json`]),
+//! and an explanation, layer by layer ([`explain`]).
 //!
 //! A renderer reads only a verdict: no trust root, no repository, no rule
 //! evaluation (the verdict carries the evaluated rule). A new rendering
