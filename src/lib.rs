@@ -35,7 +35,7 @@ pub mod gate;
 pub mod glob;
 pub mod message;
 pub mod object;
-pub mod policy;
+pub use verify::openpgp::policy;
 pub mod problem;
 pub mod remote;
 pub mod report;
