@@ -33,6 +33,7 @@ pub mod demo;
 pub mod error;
 pub mod gate;
 pub mod glob;
+pub mod keys;
 pub mod message;
 pub mod object;
 pub use verify::openpgp::policy;

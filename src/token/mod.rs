@@ -42,7 +42,9 @@ pub fn signer_file(trust_dir: &Path, name: &str) -> String {
 /// The signer and certificate that hold the key `fpr`, if any.
 pub fn owner_of<'t>(trust: &'t Trust, fpr: &Fingerprint) -> Option<(&'t Signer, &'t Cert)> {
     trust
-        .candidates(&KeyID::from(fpr))
+        .keyring()
+        .openpgp()
+        .candidates(&KeyID::from(fpr), trust.signers())
         .find(|(_, _, cert)| cert.keys().any(|k| &k.key().fingerprint() == fpr))
         .map(|(_, signer, cert)| (signer, cert))
 }
@@ -86,7 +88,7 @@ fn signer_by_email(trust: &Trust, cert: &Cert) -> Option<String> {
         .signers()
         .iter()
         .find(|s| {
-            s.certs.iter().any(|c| {
+            s.keys.openpgp().iter().any(|c| {
                 c.userids().any(|u| {
                     u.userid()
                         .email()
@@ -207,7 +209,7 @@ impl std::fmt::Display for KeyQuery {
 pub fn certs_matching<'a>(trust: &'a Trust, query: &KeyQuery) -> Vec<(&'a str, &'a Cert)> {
     let mut out = Vec::new();
     for s in trust.signers() {
-        for c in &s.certs {
+        for c in s.keys.openpgp() {
             if query.matches_cert(c) {
                 out.push((s.name.as_str(), c));
             }

@@ -162,7 +162,11 @@ fn verify_signature<'t>(
     let issuers = sig.get_issuers();
     let mut candidates: Vec<(usize, &str, &Cert, Fingerprint)> = Vec::new();
     for issuer in &issuers {
-        for (si, signer, cert) in trust.candidates(&KeyID::from(issuer)) {
+        let found = trust
+            .keyring()
+            .openpgp()
+            .candidates(&KeyID::from(issuer), trust.signers());
+        for (si, signer, cert) in found {
             for ka in cert.keys() {
                 let fpr = ka.key().fingerprint();
                 if issuer.aliases(KeyHandle::from(&fpr))
