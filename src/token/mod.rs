@@ -105,17 +105,18 @@ fn signer_by_email(trust: &Trust, cert: &Cert) -> Option<String> {
 /// count: it must be a live, unrevoked signing key of one signer's
 /// certificate. Returns the signer's name.
 pub fn check_counts(trust: &Trust, dir: &Path, key: &SigningKey) -> Result<String> {
+    let SigningKey::OpenPgp(key) = key;
     let fpr = key.fingerprint();
     let shown = dir.display();
     let Some((signer, cert)) = owner_of(trust, &fpr) else {
-        let primary = key.cert.fingerprint();
+        let primary = key.cert().fingerprint();
         let hint = if let Some((owner, _)) = owner_of(trust, &primary) {
             let name = &owner.name;
             format!(
                 "it is a new key of {name}'s certificate {primary}: add the updated certificate (gpg --armor --export {primary}) to {}",
                 signer_file(dir, name)
             )
-        } else if let Some(name) = signer_by_email(trust, &key.cert) {
+        } else if let Some(name) = signer_by_email(trust, key.cert()) {
             format!(
                 "its user ID is {name}'s: add its certificate to {}",
                 signer_file(dir, &name)

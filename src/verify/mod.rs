@@ -183,6 +183,7 @@ mod tests {
     use super::*;
     use crate::chain::Layer;
     use crate::object::{self, Kind, Tagger};
+    use crate::sign::openpgp::OpenPgpKey;
     use crate::sign::{signing_key_of, SigningKey};
     use crate::trust::{CertSource, Trust};
     use sequoia_openpgp::cert::{CertBuilder, CertRevocationBuilder};
@@ -372,7 +373,7 @@ mod tests {
             .clone()
             .into_keypair()
             .unwrap();
-        SigningKey::new(c.clone(), Box::new(pair))
+        SigningKey::OpenPgp(OpenPgpKey::new(c.clone(), Box::new(pair)))
     }
 
     #[test]
