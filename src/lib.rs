@@ -8,10 +8,22 @@
 //!   -> report (JSON, one line, explanation)
 //! ```
 //!
-//! `trust` loads the trust root (certificates, groups, rules) and checks it
-//! completely before any tag is read. `sign` writes new layers and `remote` publishes them;
-//! `cli`, `demo` and `resource` (the Concourse resource type) are thin
-//! front ends.
+//! `trust` loads the trust root (signers, groups, rules) and checks it
+//! completely before any tag is read; `keys` holds what each signer's keys
+//! are and which signer holds a key. `sign` writes new layers and `remote`
+//! publishes them; `cli`, `demo` and `resource` (the Concourse resource
+//! type) are thin front ends.
+//!
+//! Signature schemes sit behind one seam: `keys`, `verify` and `sign`
+//! each speak of signers, keys and signatures, and keep everything of a
+//! scheme in a module of its own (`keys::openpgp`, `verify::openpgp`,
+//! `sign::openpgp`; SSH, DESIGN §8, will be their sibling). `token`
+//! (gpg-agent and OpenPGP cards) is OpenPGP-only and reaches trust
+//! through `keys::openpgp`.
+//!
+//! The seam has no import cycles: `keys` depends on none of the others,
+//! `trust` on `keys`, `verify` on `trust` (never on `report` or `sign`),
+//! and `sign` on `verify`; `date` is a leaf they share.
 
 #![cfg_attr(
     not(test),
@@ -29,6 +41,7 @@
 
 pub mod chain;
 pub mod cli;
+pub mod date;
 pub mod demo;
 pub mod error;
 pub mod gate;

@@ -60,9 +60,9 @@ pub struct LayerCheck {
 }
 
 /// A signature whose mathematics hold for a trusted key, as its scheme
-/// sees it. The scheme answers; [`judge`] asks, in the order of the rules
+/// sees it. The scheme answers; this module asks, in the order of the rules
 /// of the module documentation.
-pub(crate) trait Verified {
+pub trait Verified {
     /// The signer's index in [`Trust::signers`].
     fn signer(&self) -> usize;
     /// The signer's name, for problems.
@@ -145,8 +145,8 @@ fn judge(sig: &impl Verified, dated: i64, now: SystemTime) -> Outcome {
     if !agrees_with_date(created, date) {
         return fail(Problem::DateMismatch {
             signer: signer(),
-            dated: crate::report::rfc3339(date),
-            signed: crate::report::rfc3339(created),
+            dated: crate::date::rfc3339(date),
+            signed: crate::date::rfc3339(created),
         });
     }
     if let Err(p) = sig.algorithms() {
@@ -156,13 +156,13 @@ fn judge(sig: &impl Verified, dated: i64, now: SystemTime) -> Outcome {
     if let Some(at) = expires.filter(|at| *at <= now) {
         return fail(Problem::SignatureExpired {
             signer: signer(),
-            at: crate::report::rfc3339(at),
+            at: crate::date::rfc3339(at),
         });
     }
     if created > now + Duration::from_secs(MAX_CLOCK_SKEW_SECS) {
         return fail(Problem::Future {
             signer: signer(),
-            created: crate::report::rfc3339(created),
+            created: crate::date::rfc3339(created),
         });
     }
     if let Err(p) = sig.key_valid_at(created) {
@@ -449,8 +449,8 @@ mod tests {
                             "the layer is dated {} but alice's signature was made at {}: \
                              a signature comes at most 5 minutes before its layer's date \
                              and at most 1 hour after it",
-                            crate::report::rfc3339(dated),
-                            crate::report::rfc3339(signed)
+                            crate::date::rfc3339(dated),
+                            crate::date::rfc3339(signed)
                         )
                     );
                 }
