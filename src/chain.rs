@@ -157,7 +157,7 @@ fn date(t: i64) -> String {
     } else {
         SystemTime::UNIX_EPOCH - Duration::from_secs(t.unsigned_abs())
     };
-    crate::report::rfc3339(at)
+    crate::date::rfc3339(at)
 }
 
 /// `refs/replace/*` of one repository: replaced object -> replacement.

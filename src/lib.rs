@@ -15,6 +15,17 @@
 //! `resource` (the Concourse resource type) is a thin front end, and so
 //! are the command line and the demo, which live in the `sigtag` binary
 //! (src/main.rs), not in this library.
+//!
+//! Signature schemes sit behind one seam: `keys`, `verify` and `sign`
+//! each speak of signers, keys and signatures, and keep everything of a
+//! scheme in a module of its own (`keys::openpgp`, `verify::openpgp`,
+//! `sign::openpgp`; SSH, DESIGN §8, will be their sibling). `token`
+//! (gpg-agent and OpenPGP cards) is OpenPGP-only and reaches trust
+//! through `keys::openpgp`.
+//!
+//! The seam has no import cycles: `keys` depends on none of the others,
+//! `trust` on `keys`, `verify` on `trust` (never on `report` or `sign`),
+//! and `sign` on `verify`; `date` is a leaf they share.
 
 #![cfg_attr(
     not(test),
@@ -31,12 +42,14 @@
 )]
 
 pub mod chain;
+pub mod date;
 pub mod error;
 pub mod gate;
 pub mod glob;
+pub mod keys;
 pub mod message;
 pub mod object;
-pub mod policy;
+pub use verify::openpgp::policy;
 pub mod problem;
 pub mod remote;
 pub mod render;

@@ -1,10 +1,14 @@
-//! The trust root: signers with their certificates, groups, and the rule of
-//! each environment.
+//! The trust root: signers with their names and keys, groups, and the rule
+//! of each environment.
+//!
+//! This module owns names, groups, environments and rules; what a signer's
+//! keys are, and which signer holds a key, is [`crate::keys`]'s (per
+//! scheme), so nothing here depends on a signature scheme.
 //!
 //! Invariants of a loaded [`Trust`]:
-//! - every signer name matches `[a-z0-9][a-z0-9._-]*` and has at least one
-//!   certificate, at most [`MAX_CERTS_PER_SIGNER`];
-//! - no certificate holds secret key material;
+//! - every signer name matches `[a-z0-9][a-z0-9._-]*` and has keys (see
+//!   [`crate::keys::Keys`]: at least one certificate, at most
+//!   [`MAX_CERTS_PER_SIGNER`], no secret key material);
 //! - no key (primary or subkey) belongs to two signers;
 //! - every group member is a signer; every rule names only known groups and
 //!   never asks for more signers than a group has.
@@ -13,24 +17,21 @@
 //! read, so a configuration mistake can never turn into a verdict.
 
 use crate::error::{Error, Result};
+use crate::keys::{HoldsKeys, Keyring, Keys};
 use crate::rule::Rule;
-use openpgp::parse::Parse;
-use openpgp::{Cert, KeyID};
-use sequoia_openpgp as openpgp;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A signer file holding more certificates than this is refused.
-pub const MAX_CERTS_PER_SIGNER: usize = 16;
+pub use crate::keys::MAX_CERTS_PER_SIGNER;
 /// A certificate file larger than this is refused.
 pub const MAX_CERT_FILE_SIZE: u64 = 1 << 20;
 
-/// One person or pipeline: a name and the certificates that speak for it.
+/// One person or pipeline: a name and the keys that speak for it.
 #[derive(Debug, Clone)]
 pub struct Signer {
     pub name: String,
-    pub certs: Vec<Cert>,
+    pub keys: Keys,
     /// The groups this signer belongs to, sorted.
     pub groups: Vec<String>,
 }
@@ -50,7 +51,8 @@ pub struct Trust {
     signers: Vec<Signer>,
     groups: BTreeMap<String, Vec<String>>,
     environments: BTreeMap<String, Rule>,
-    by_key_id: HashMap<KeyID, Vec<(usize, usize)>>,
+    /// Which signer holds which key, by index into `signers`.
+    keyring: Keyring,
     /// Where the groups and rules came from, for messages.
     policy_origin: String,
 }
@@ -183,37 +185,16 @@ impl Trust {
                     src.origin, src.name
                 )));
             }
-            let certs = parse_certs(&src)?;
+            let keys = Keys::parse(&src.origin, &src.bytes)?;
             signers.push(Signer {
                 name: src.name,
-                certs,
+                keys,
                 groups: Vec::new(),
             });
         }
 
         // One key, one signer.
-        let mut owner: HashMap<openpgp::Fingerprint, (usize, &str)> = HashMap::new();
-        let mut by_key_id: HashMap<KeyID, Vec<(usize, usize)>> = HashMap::new();
-        for (si, signer) in signers.iter().enumerate() {
-            for (ci, cert) in signer.certs.iter().enumerate() {
-                for key in cert.keys() {
-                    let fpr = key.key().fingerprint();
-                    if let Some(&(other, other_name)) = owner.get(&fpr) {
-                        if other != si {
-                            return Err(Error::config(format!(
-                                "{} and {} hold the same certificate ({}); one certificate must belong to one signer",
-                                other_name, signer.name, fpr.to_hex()
-                            )));
-                        }
-                    }
-                    owner.insert(fpr.clone(), (si, signer.name.as_str()));
-                    by_key_id
-                        .entry(KeyID::from(&fpr))
-                        .or_default()
-                        .push((si, ci));
-                }
-            }
-        }
+        let keyring = Keyring::build(signers.iter().map(|s| (s.name.as_str(), &s.keys)))?;
 
         for (group, members) in &groups {
             if !valid_name(group) {
@@ -263,7 +244,7 @@ impl Trust {
             signers,
             groups,
             environments: rules,
-            by_key_id,
+            keyring,
             policy_origin: policy_origin.to_string(),
         })
     }
@@ -309,17 +290,16 @@ impl Trust {
         Ok(rule)
     }
 
-    /// The signers and certificates that hold a key with this key ID, each
-    /// with the signer's index in [`Trust::signers`].
-    pub fn candidates(&self, id: &KeyID) -> impl Iterator<Item = (usize, &Signer, &Cert)> {
-        self.by_key_id
-            .get(id)
-            .into_iter()
-            .flatten()
-            .filter_map(|&(si, ci)| {
-                let signer = self.signers.get(si)?;
-                Some((si, signer, signer.certs.get(ci)?))
-            })
+    /// Which signer holds which key; its indices are those of
+    /// [`Trust::signers`].
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+}
+
+impl HoldsKeys for Signer {
+    fn keys(&self) -> &Keys {
+        &self.keys
     }
 }
 
@@ -356,39 +336,6 @@ fn check_rule(rule: &Rule, groups: &BTreeMap<String, Vec<String>>) -> Result<(),
         }
     }
     Ok(())
-}
-
-fn parse_certs(src: &CertSource) -> Result<Vec<Cert>> {
-    use openpgp::cert::CertParser;
-    let not_cert = |why: String| {
-        Error::config(format!(
-            "{}: not an OpenPGP certificate ({why}); export it with gpg --armor --export",
-            src.origin
-        ))
-    };
-    let parser = CertParser::from_bytes(&src.bytes)
-        .map_err(|e| not_cert(crate::error::clean(&e.to_string())))?;
-    let mut certs = Vec::new();
-    for cert in parser {
-        let cert = cert.map_err(|e| not_cert(crate::error::clean(&e.to_string())))?;
-        if cert.is_tsk() {
-            return Err(Error::config(format!(
-                "{}: holds secret key material; put only the public certificate (gpg --armor --export) in a keys directory",
-                src.origin
-            )));
-        }
-        if certs.len() == MAX_CERTS_PER_SIGNER {
-            return Err(Error::config(format!(
-                "{}: more than {MAX_CERTS_PER_SIGNER} certificates in one signer file",
-                src.origin
-            )));
-        }
-        certs.push(cert);
-    }
-    if certs.is_empty() {
-        return Err(not_cert("no certificate found".into()));
-    }
-    Ok(certs)
 }
 
 /// A one-line description of a TOML error with its line and column.

@@ -16,9 +16,6 @@ use crate::remote;
 use crate::rule::Rule;
 use crate::sign::{self, LayerOptions, Signed, SigningKey};
 use git2::Repository;
-use openpgp::parse::Parse;
-use openpgp::policy::StandardPolicy;
-use sequoia_openpgp as openpgp;
 use std::path::{Component, Path};
 
 /// How many times a layer is made again after the tag changed on the
@@ -240,29 +237,7 @@ fn signing_key(request: &Request) -> Result<SigningKey> {
             }
         },
     };
-    request::check_secret_key(&text, field)?;
-    let cert = openpgp::Cert::from_bytes(text.as_bytes())
-        .map_err(|_| Error::config(format!("{field} is not an OpenPGP key")))?;
-    let policy = StandardPolicy::new();
-    let usable: Vec<bool> = cert
-        .with_policy(&policy, None)
-        .map(|vc| {
-            vc.keys()
-                .supported()
-                .alive()
-                .revoked(false)
-                .for_signing()
-                .secret()
-                .map(|ka| ka.key().has_unencrypted_secret())
-                .collect()
-        })
-        .unwrap_or_default();
-    if !usable.is_empty() && !usable.contains(&true) {
-        return Err(Error::config(format!(
-            "{field} is protected by a passphrase; store the key without one in the credential manager (gpg --passwd, then export it again)"
-        )));
-    }
-    sign::signing_key_of(cert, field)
+    sign::secret_key(&text, field)
 }
 
 /// `params.message` as free text ([`crate::message::free_text`]): no

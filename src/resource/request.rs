@@ -792,20 +792,9 @@ pub fn parse_rule(text: &str, field: &str, groups: &BTreeMap<String, Vec<String>
     Ok(rule)
 }
 
-/// Checks that `text` is an armored OpenPGP secret key, without using it.
+/// Checks that `text` is an armored secret key, without using it.
 pub fn check_secret_key(text: &str, field: &str) -> Result<()> {
-    use openpgp::parse::Parse;
-    let cert = openpgp::Cert::from_bytes(text.as_bytes()).map_err(|_| {
-        Error::config(format!(
-            "{field} is not an OpenPGP key; paste the output of gpg --armor --export-secret-keys FINGERPRINT"
-        ))
-    })?;
-    if !cert.is_tsk() {
-        return Err(Error::config(format!(
-            "{field} holds only a public certificate; signing needs the secret key (gpg --armor --export-secret-keys)"
-        )));
-    }
-    Ok(())
+    crate::sign::check_secret_key(text, field)
 }
 
 /// The cache key of a trust configuration: every input of a verdict except

@@ -15,6 +15,7 @@
 
 use super::{certs_matching, signing_keys, Checked, KeyQuery};
 use crate::error::{clean, Error, Result};
+use crate::sign::openpgp::OpenPgpKey;
 use crate::sign::SigningKey;
 use crate::trust::Trust;
 use openpgp::crypto::mpi;
@@ -185,7 +186,10 @@ pub fn signing_key(
     let signer_box = AgentSigner {
         inner: Checked::new(pair, format!("gpg-agent ({})", home_shown(&ctx))),
     };
-    Ok(SigningKey::new(cert.clone(), Box::new(signer_box)))
+    Ok(SigningKey::OpenPgp(OpenPgpKey::new(
+        cert.clone(),
+        Box::new(signer_box),
+    )))
 }
 
 /// Turns the agent's terse errors into sentences that name the fix.

@@ -10,6 +10,7 @@
 
 use super::{owner_of, Checked};
 use crate::error::{clean, Error, Result};
+use crate::sign::openpgp::OpenPgpKey;
 use crate::sign::SigningKey;
 use crate::trust::Trust;
 use card_backend_pcsc::PcscBackend;
@@ -438,10 +439,10 @@ pub fn signing_key(trust: &Trust, dir: &Path, ident: Option<&str>) -> Result<Sig
     let pin = pin_for(&ident, &signer.name, shown.pin_tries)?;
     verify_pin(&ident, &mut card, &pin)?;
     let inner = CardSigner::new(card, &ident, public, pin)?;
-    Ok(SigningKey::new(
+    Ok(SigningKey::OpenPgp(OpenPgpKey::new(
         cert,
         Box::new(Checked::new(inner, format!("card {ident}"))),
-    ))
+    )))
 }
 
 /// The OpenPGP public key (v4) for key material read from a card, created

@@ -42,7 +42,9 @@ pub fn signer_file(trust_dir: &Path, name: &str) -> String {
 /// The signer and certificate that hold the key `fpr`, if any.
 pub fn owner_of<'t>(trust: &'t Trust, fpr: &Fingerprint) -> Option<(&'t Signer, &'t Cert)> {
     trust
-        .candidates(&KeyID::from(fpr))
+        .keyring()
+        .openpgp()
+        .candidates(&KeyID::from(fpr), trust.signers())
         .find(|(_, _, cert)| cert.keys().any(|k| &k.key().fingerprint() == fpr))
         .map(|(_, signer, cert)| (signer, cert))
 }
@@ -86,7 +88,7 @@ fn signer_by_email(trust: &Trust, cert: &Cert) -> Option<String> {
         .signers()
         .iter()
         .find(|s| {
-            s.certs.iter().any(|c| {
+            s.keys.openpgp().iter().any(|c| {
                 c.userids().any(|u| {
                     u.userid()
                         .email()
@@ -103,17 +105,18 @@ fn signer_by_email(trust: &Trust, cert: &Cert) -> Option<String> {
 /// count: it must be a live, unrevoked signing key of one signer's
 /// certificate. Returns the signer's name.
 pub fn check_counts(trust: &Trust, dir: &Path, key: &SigningKey) -> Result<String> {
+    let SigningKey::OpenPgp(key) = key;
     let fpr = key.fingerprint();
     let shown = dir.display();
     let Some((signer, cert)) = owner_of(trust, &fpr) else {
-        let primary = key.cert.fingerprint();
+        let primary = key.cert().fingerprint();
         let hint = if let Some((owner, _)) = owner_of(trust, &primary) {
             let name = &owner.name;
             format!(
                 "it is a new key of {name}'s certificate {primary}: add the updated certificate (gpg --armor --export {primary}) to {}",
                 signer_file(dir, name)
             )
-        } else if let Some(name) = signer_by_email(trust, &key.cert) {
+        } else if let Some(name) = signer_by_email(trust, key.cert()) {
             format!(
                 "its user ID is {name}'s: add its certificate to {}",
                 signer_file(dir, &name)
@@ -207,7 +210,7 @@ impl std::fmt::Display for KeyQuery {
 pub fn certs_matching<'a>(trust: &'a Trust, query: &KeyQuery) -> Vec<(&'a str, &'a Cert)> {
     let mut out = Vec::new();
     for s in trust.signers() {
-        for c in &s.certs {
+        for c in s.keys.openpgp() {
             if query.matches_cert(c) {
                 out.push((s.name.as_str(), c));
             }

@@ -1,0 +1,11 @@
+//! Dates as sigtag shows them: RFC 3339 in UTC, to the second. A leaf:
+//! verification, chains and reports all format times through here.
+
+use std::time::SystemTime;
+
+/// Formats a time as RFC 3339 in UTC, to the second.
+pub fn rfc3339(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
