@@ -14,7 +14,7 @@
 use std::fmt;
 
 /// A layer larger than this is refused rather than read.
-pub const MAX_OBJECT_SIZE: usize = 1 << 20;
+pub use crate::limits::MAX_OBJECT_SIZE;
 
 const BEGIN_PGP: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
 const END_PGP: &[u8] = b"-----END PGP SIGNATURE-----";
@@ -126,7 +126,10 @@ impl fmt::Display for ParseError {
 /// The error for an object over [`MAX_OBJECT_SIZE`], also given without
 /// reading it when its header says so.
 pub fn too_large() -> ParseError {
-    malformed("larger than 1 MiB")
+    malformed(format!(
+        "larger than {}",
+        crate::limits::size_words(MAX_OBJECT_SIZE as u64)
+    ))
 }
 
 fn malformed(why: impl Into<String>) -> ParseError {

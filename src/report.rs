@@ -8,7 +8,6 @@ use crate::verify::{LayerCheck, Outcome};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::time::SystemTime;
 
 /// A signature that counts.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -58,12 +57,7 @@ pub struct Report {
     pub expires: Option<i64>,
 }
 
-/// Formats a time as RFC 3339 in UTC, to the second.
-pub fn rfc3339(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t)
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
+pub use crate::time::rfc3339;
 
 /// The names that count, per group.
 fn counted_in<'a>(

@@ -21,10 +21,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// A signer file holding more certificates than this is refused.
-pub const MAX_CERTS_PER_SIGNER: usize = 16;
-/// A certificate file larger than this is refused.
-pub const MAX_CERT_FILE_SIZE: u64 = 1 << 20;
+pub use crate::limits::{MAX_CERTS_PER_SIGNER, MAX_CERT_FILE_SIZE};
 
 /// One person or pipeline: a name and the certificates that speak for it.
 #[derive(Debug, Clone)]
@@ -144,8 +141,9 @@ impl Trust {
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             if size > MAX_CERT_FILE_SIZE {
                 return Err(Error::config(format!(
-                    "{}: larger than 1 MiB; a signer file holds only public certificates",
-                    path.display()
+                    "{}: larger than {}; a signer file holds only public certificates",
+                    path.display(),
+                    crate::limits::size_words(MAX_CERT_FILE_SIZE)
                 )));
             }
             let bytes = std::fs::read(&path)

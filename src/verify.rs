@@ -19,11 +19,10 @@
 //! no repository.
 
 use crate::chain::{Chain, Layer};
+use crate::limits::{MAX_CLOCK_SKEW_SECS, MAX_SIGNATURES_PER_LAYER, MAX_SIGNING_DELAY_SECS};
 use crate::object::SignatureBlock;
 use crate::policy::Policy;
-use crate::problem::{
-    Problem, MAX_CLOCK_SKEW_SECS, MAX_SIGNATURES_PER_LAYER, MAX_SIGNING_DELAY_SECS,
-};
+use crate::problem::Problem;
 use crate::trust::Trust;
 use openpgp::packet::Signature;
 use openpgp::parse::{PacketParser, PacketParserResult, Parse};
@@ -258,8 +257,8 @@ fn check_signature(
     if !agrees_with_date(created, date) {
         return fail(Problem::DateMismatch {
             signer,
-            dated: crate::report::rfc3339(date),
-            signed: crate::report::rfc3339(created),
+            dated: crate::time::rfc3339(date),
+            signed: crate::time::rfc3339(created),
         });
     }
     if let Err(e) = policy.signature(sig, HashAlgoSecurity::CollisionResistance) {
@@ -282,14 +281,14 @@ fn check_signature(
     if let Some(at) = expires.filter(|at| *at <= now) {
         return fail(Problem::SignatureExpired {
             signer,
-            at: crate::report::rfc3339(at),
+            at: crate::time::rfc3339(at),
         });
     }
 
     if created > now + Duration::from_secs(MAX_CLOCK_SKEW_SECS) {
         return fail(Problem::Future {
             signer,
-            created: crate::report::rfc3339(created),
+            created: crate::time::rfc3339(created),
         });
     }
 
@@ -690,8 +689,8 @@ mod tests {
                             "the layer is dated {} but alice's signature was made at {}: \
                              a signature comes at most 5 minutes before its layer's date \
                              and at most 1 hour after it",
-                            crate::report::rfc3339(dated),
-                            crate::report::rfc3339(signed)
+                            crate::time::rfc3339(dated),
+                            crate::time::rfc3339(signed)
                         )
                     );
                 }

@@ -113,10 +113,8 @@ pub type Returned = HashMap<(String, String), i64>;
 /// `(tag, outer or "-")`.
 pub type Seen = HashSet<(String, String)>;
 
-/// The most versions [`Cache::save_returned`] keeps: the newest ones.
-/// Concourse starts a check from its latest version, so the memory only
-/// needs the last few.
-pub const MAX_RETURNED: usize = 1024;
+/// The most versions [`Cache::save_returned`] keeps.
+pub use crate::limits::MAX_RETURNED;
 
 /// First lines of the tables that carry one. A file without the right one
 /// (written by an older sigtag, or damaged) counts as empty.

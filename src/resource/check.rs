@@ -332,8 +332,7 @@ fn answer(
     Ok(versions)
 }
 
-/// The most tags the log names one by one; the rest are counted.
-const MAX_NAMED: usize = 50;
+use crate::limits::MAX_NAMED;
 
 /// `lines`, the first `max` of them and then "... and N more".
 fn capped(lines: &[String], max: usize) -> Vec<String> {

@@ -153,8 +153,7 @@ pub fn refused_reason(report: &Report) -> String {
     }
 }
 
-/// The most problems [`refused_reason`] names; `sigtag explain` shows all.
-const MAX_NOT_COUNTED: usize = 3;
+use crate::limits::MAX_NOT_COUNTED;
 
 /// "; not counted: layer 1: ...; layer 2: ..." for the problems of a report
 /// that is not rejected, or nothing when it has none.

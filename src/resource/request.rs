@@ -23,8 +23,10 @@ use std::time::Duration;
 /// The name of the one environment of a resource's trust root.
 pub const ENVIRONMENT: &str = "source";
 
-/// Requests larger than this are refused (certificates are a few KiB each).
-pub const MAX_REQUEST: usize = 16 << 20;
+pub use crate::limits::{
+    DEFAULT_CHECK_TIMEOUT, DEFAULT_NETWORK_TIMEOUT, MAX_CHECK_TIMEOUT_SECS,
+    MAX_NETWORK_TIMEOUT_SECS, MAX_REQUEST, MIN_HIDDEN,
+};
 
 /// The fields `source` accepts.
 pub const SOURCE_FIELDS: &[&str] = &[
@@ -44,19 +46,6 @@ pub const SOURCE_FIELDS: &[&str] = &[
     "insecure_skip_host_key_check",
     "insecure_http_credentials",
 ];
-
-/// How long a check may take when `source.check_timeout` is not set.
-pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// The largest `source.check_timeout`, in seconds: a day.
-pub const MAX_CHECK_TIMEOUT_SECS: u64 = 86_400;
-
-/// How long one network wait (a connect, a read, a write) may take when
-/// `source.network_timeout` is not set.
-pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The largest `source.network_timeout`, in seconds: a day.
-pub const MAX_NETWORK_TIMEOUT_SECS: u64 = 86_400;
 
 /// A string that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -147,9 +136,10 @@ pub struct Request {
 /// Parses stdin. `version` is validated when present and not null.
 pub fn parse(input: &[u8]) -> Result<Request> {
     if input.len() > MAX_REQUEST {
-        return Err(Error::usage(
-            "the request on stdin is larger than 16 MiB; Concourse sends one small JSON object",
-        ));
+        return Err(Error::usage(format!(
+            "the request on stdin is larger than {}; Concourse sends one small JSON object",
+            crate::limits::size_words(MAX_REQUEST as u64)
+        )));
     }
     let text = std::str::from_utf8(input).map_err(|_| {
         Error::usage("the request on stdin is not UTF-8 text; it must be one JSON object")
@@ -217,10 +207,6 @@ pub fn parse(input: &[u8]) -> Result<Request> {
         params,
     })
 }
-
-/// The shortest secret the log hides: shorter strings are too common in
-/// ordinary text to be replaced.
-pub const MIN_HIDDEN: usize = 4;
 
 /// Every secret a request holds, as the log must never show it: the
 /// password, the secret parts of the uri's user info, the ssh key and its
