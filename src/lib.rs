@@ -30,11 +30,14 @@
 pub mod chain;
 pub mod cli;
 pub mod demo;
+pub mod digest;
+pub mod encoding;
 pub mod error;
 pub mod gate;
 pub mod glob;
 pub mod limits;
 pub mod message;
+pub mod names;
 pub mod object;
 pub mod policy;
 pub mod problem;
@@ -48,4 +51,4 @@ pub mod token;
 pub mod trust;
 pub mod verify;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Cause, Error, ErrorKind, Result};

@@ -309,10 +309,7 @@ fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlo
 }
 
 fn parse_oid(v: &[u8]) -> Option<String> {
-    (v.len() == 40
-        && v.iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))
-    .then(|| String::from_utf8_lossy(v).into_owned())
+    crate::names::is_sha1_id(v).then(|| String::from_utf8_lossy(v).into_owned())
 }
 
 fn parse_tagger(v: &[u8]) -> Option<Tagger> {
@@ -356,13 +353,7 @@ fn split_line(hay: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Keeps untrusted text short and free of control characters in messages.
-pub fn printable(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(64).collect();
-    if s.chars().count() > 64 {
-        out.push('…');
-    }
-    out
-}
+pub use crate::names::printable;
 
 /// Writes the bytes of an unsigned layer exactly as `git tag` does; the
 /// signature block is appended by the signer.
