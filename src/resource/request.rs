@@ -677,6 +677,7 @@ fn parse_source(map: Map<String, Value>) -> Result<Source> {
             password,
             host_keys,
             deadline: None,
+            url_name: Some("source.uri"),
         },
         tag_filter,
         trust,
