@@ -137,16 +137,6 @@ impl Why {
     }
 }
 
-impl fmt::Display for Why {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)?;
-        match &self.fix {
-            Some(fix) => write!(f, "; {fix}"),
-            None => Ok(()),
-        }
-    }
-}
-
 /// Why a callback refused, kept because libgit2 replaces some callback
 /// errors with its own message ("invalid or unknown remote ssh hostkey").
 pub type Note = std::rc::Rc<RefCell<Option<Why>>>;
@@ -209,7 +199,7 @@ pub fn noted_callbacks<'a>(
                 ),
                 access,
             );
-            let text = why.to_string();
+            let text = why.text.clone();
             *note1.borrow_mut() = Some(why);
             return Err(git2::Error::new(
                 git2::ErrorCode::Auth,
