@@ -1,5 +1,5 @@
 //! Names and ids as sigtag accepts them, and untrusted text as messages
-//! show it. A leaf: it imports nothing of the crate.
+//! show it. A leaf: it imports only [`crate::encoding`].
 
 /// Can `refs/tags/NAME` exist, and may sigtag make it? git's rules (`git
 /// check-ref-format`), checked without libgit2 so that parsing a request
