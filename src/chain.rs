@@ -16,16 +16,16 @@
 //! [`object::MAX_OBJECT_SIZE`] is refused unread, and the object at the
 //! bottom is never inflated (its header says it exists and what it is).
 
+use crate::limits::{MAX_CLOCK_SKEW_SECS, MAX_COMMIT_SIZE};
 use crate::object::{self, Kind, ParseError, TagObject};
-use crate::problem::{Problem, MAX_CLOCK_SKEW_SECS};
+use crate::problem::Problem;
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-/// More layers than this reject the tag.
-pub const MAX_LAYERS: usize = 32;
+pub use crate::limits::MAX_LAYERS;
 
 /// One layer, numbered from 1 at the innermost (the one that names the commit).
 #[derive(Debug, Clone)]
@@ -223,10 +223,6 @@ fn replacements(repo: &Repository) -> Result<Arc<Replacements>, String> {
     }
     Ok(found)
 }
-
-/// A commit larger than this is not read to look for replaced objects in
-/// its tree; the tag is refused instead.
-const MAX_COMMIT_SIZE: usize = 16 << 20;
 
 /// Refuses the tag when a replace ref names an object of the chain: any
 /// layer, the commit, its tree or anything reachable from that tree. git

@@ -43,11 +43,15 @@
 
 pub mod chain;
 pub mod date;
+pub mod digest;
+pub mod encoding;
 pub mod error;
 pub mod gate;
 pub mod glob;
 pub mod keys;
+pub mod limits;
 pub mod message;
+pub mod names;
 pub mod object;
 pub use verify::openpgp::policy;
 pub mod problem;
@@ -62,4 +66,4 @@ pub mod trust;
 pub mod verdict;
 pub mod verify;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Cause, Error, ErrorKind, Result};

@@ -14,7 +14,7 @@
 use std::fmt;
 
 /// A layer larger than this is refused rather than read.
-pub const MAX_OBJECT_SIZE: usize = 1 << 20;
+pub use crate::limits::MAX_OBJECT_SIZE;
 
 const BEGIN_PGP: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
 const END_PGP: &[u8] = b"-----END PGP SIGNATURE-----";
@@ -126,7 +126,10 @@ impl fmt::Display for ParseError {
 /// The error for an object over [`MAX_OBJECT_SIZE`], also given without
 /// reading it when its header says so.
 pub fn too_large() -> ParseError {
-    malformed("larger than 1 MiB")
+    malformed(format!(
+        "larger than {}",
+        crate::limits::size_words(MAX_OBJECT_SIZE as u64)
+    ))
 }
 
 fn malformed(why: impl Into<String>) -> ParseError {
@@ -306,10 +309,7 @@ fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlo
 }
 
 fn parse_oid(v: &[u8]) -> Option<String> {
-    (v.len() == 40
-        && v.iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))
-    .then(|| String::from_utf8_lossy(v).into_owned())
+    crate::names::is_sha1_id(v).then(|| String::from_utf8_lossy(v).into_owned())
 }
 
 fn parse_tagger(v: &[u8]) -> Option<Tagger> {
@@ -353,13 +353,7 @@ fn split_line(hay: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Keeps untrusted text short and free of control characters in messages.
-pub fn printable(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(64).collect();
-    if s.chars().count() > 64 {
-        out.push('…');
-    }
-    out
-}
+pub use crate::names::printable;
 
 /// Writes the bytes of an unsigned layer exactly as `git tag` does; the
 /// signature block is appended by the signer.

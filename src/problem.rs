@@ -8,27 +8,9 @@
 use crate::object::Kind;
 use std::fmt;
 
-/// Signatures dated further ahead than this do not count. It is also how
-/// much earlier than its layer's tagger date a signature may be made, and
-/// how much earlier than the layer below it a layer may be dated.
-pub const MAX_CLOCK_SKEW_SECS: u64 = 5 * 60;
-
-/// How much later than its layer's tagger date a signature may be made:
-/// git takes the date, then waits for gpg, a PIN or a touch.
-pub const MAX_SIGNING_DELAY_SECS: u64 = 60 * 60;
-
-/// A duration in words, as the messages print the bounds above: "5
-/// minutes", "1 hour", "90 seconds".
-pub fn duration_words(secs: u64) -> String {
-    let (n, unit) = if secs % 3600 == 0 && secs > 0 {
-        (secs / 3600, "hour")
-    } else if secs % 60 == 0 && secs > 0 {
-        (secs / 60, "minute")
-    } else {
-        (secs, "second")
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
+pub use crate::limits::{
+    duration_words, MAX_CLOCK_SKEW_SECS, MAX_SIGNATURES_PER_LAYER, MAX_SIGNING_DELAY_SECS,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
@@ -125,9 +107,6 @@ pub enum Problem {
     },
 }
 
-/// The most signature packets one layer may carry.
-pub const MAX_SIGNATURES_PER_LAYER: usize = 16;
-
 impl Problem {
     /// Does this problem reject the whole tag?
     pub fn rejects_tag(&self) -> bool {
@@ -169,7 +148,7 @@ impl fmt::Display for Problem {
                 write!(f, "layer is named \"{found}\", not \"{expected}\"")
             }
             BottomNotCommit(kind) => write!(f, "the chain ends at a {kind}, not at a commit"),
-            TooManyLayers => write!(f, "more than {} layers", crate::chain::MAX_LAYERS),
+            TooManyLayers => write!(f, "more than {} layers", crate::limits::MAX_LAYERS),
             Malformed(why) => write!(f, "malformed tag object: {why}"),
             TrailingData => f.write_str("text after the signature block"),
             MultipleArmor => f.write_str("more than one armored block in one layer"),

@@ -41,9 +41,8 @@ enum Tok {
     Close,
 }
 
-/// The longest rule text accepted; rules are written by people.
-pub const MAX_RULE_LEN: usize = 4096;
-const MAX_DEPTH: usize = 32;
+use crate::limits::MAX_RULE_DEPTH as MAX_DEPTH;
+pub use crate::limits::MAX_RULE_LEN;
 
 fn tokenize(s: &str) -> Result<Vec<(usize, Tok)>, SyntaxError> {
     let mut out = Vec::new();

@@ -23,9 +23,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use crate::keys::MAX_CERTS_PER_SIGNER;
-/// A certificate file larger than this is refused.
-pub const MAX_CERT_FILE_SIZE: u64 = 1 << 20;
+pub use crate::limits::{MAX_CERTS_PER_SIGNER, MAX_CERT_FILE_SIZE};
 
 /// One person or pipeline: a name and the keys that speak for it.
 #[derive(Debug, Clone)]
@@ -146,8 +144,9 @@ impl Trust {
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             if size > MAX_CERT_FILE_SIZE {
                 return Err(Error::config(format!(
-                    "{}: larger than 1 MiB; a signer file holds only public certificates",
-                    path.display()
+                    "{}: larger than {}; a signer file holds only public certificates",
+                    path.display(),
+                    crate::limits::size_words(MAX_CERT_FILE_SIZE)
                 )));
             }
             let bytes = std::fs::read(&path)
@@ -229,14 +228,8 @@ impl Trust {
                     "{policy_origin}: \"{env}\" is not a valid environment name"
                 )));
             }
-            let rule = Rule::parse(&text).map_err(|e| {
-                Error::config(format!("{policy_origin}: environments.{env}.require: {e}"))
-            })?;
-            check_rule(&rule, &groups).map_err(|why| {
-                Error::config(format!(
-                    "{policy_origin}: environments.{env}.require: {why}"
-                ))
-            })?;
+            let field = format!("{policy_origin}: environments.{env}.require");
+            let rule = Trust::parse_rule_in(&groups, &text, &RuleOrigin::plain(&field))?;
             rules.insert(env, rule);
         }
 
@@ -285,8 +278,30 @@ impl Trust {
     /// Parses and checks a rule given on the command line against this
     /// trust root's groups.
     pub fn parse_rule(&self, text: &str, origin: &str) -> Result<Rule> {
-        let rule = Rule::parse(text).map_err(|e| Error::config(format!("{origin}: {e}")))?;
-        check_rule(&rule, &self.groups).map_err(|why| Error::config(format!("{origin}: {why}")))?;
+        Trust::parse_rule_in(&self.groups, text, &RuleOrigin::plain(origin))
+    }
+
+    /// [`Trust::parse_rule`], with messages worded as `origin` says.
+    pub fn parse_rule_as(&self, text: &str, origin: &RuleOrigin<'_>) -> Result<Rule> {
+        Trust::parse_rule_in(&self.groups, text, origin)
+    }
+
+    /// The one place a rule is parsed and checked against groups: every
+    /// atom names a known group and asks for no more signers than it has.
+    /// Callable before the trust root is built (the resource checks its
+    /// rule before it parses certificates).
+    pub fn parse_rule_in(
+        groups: &BTreeMap<String, Vec<String>>,
+        text: &str,
+        origin: &RuleOrigin<'_>,
+    ) -> Result<Rule> {
+        let field = origin.field;
+        let rule = Rule::parse(text).map_err(|e| match origin.quoted {
+            true => Error::config(format!("{field} \"{}\": {e}", crate::names::shown(text))),
+            false => Error::config(format!("{field}: {e}")),
+        })?;
+        check_rule(&rule, groups, origin.groups_at)
+            .map_err(|why| Error::config(format!("{field}: {why}")))?;
         Ok(rule)
     }
 
@@ -321,12 +336,36 @@ pub fn parse_policy(
     Ok((policy.groups, environments))
 }
 
-fn check_rule(rule: &Rule, groups: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+/// How messages about a rule name it: the field (`--require`,
+/// `source.require`), whether its text is quoted after the field when it
+/// does not parse, and where groups are defined.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleOrigin<'a> {
+    pub field: &'a str,
+    pub quoted: bool,
+    /// `under [groups]`, `in source.groups`.
+    pub groups_at: &'a str,
+}
+
+impl<'a> RuleOrigin<'a> {
+    /// A rule of a keys directory or the command line.
+    pub fn plain(field: &'a str) -> RuleOrigin<'a> {
+        RuleOrigin {
+            field,
+            quoted: false,
+            groups_at: "under [groups]",
+        }
+    }
+}
+
+fn check_rule(
+    rule: &Rule,
+    groups: &BTreeMap<String, Vec<String>>,
+    groups_at: &str,
+) -> Result<(), String> {
     for (n, group) in rule.atoms() {
         let Some(members) = groups.get(group) else {
-            return Err(format!(
-                "unknown group \"{group}\"; define it under [groups]"
-            ));
+            return Err(format!("unknown group \"{group}\"; define it {groups_at}"));
         };
         if n > members.len() {
             return Err(format!(

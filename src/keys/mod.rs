@@ -19,8 +19,7 @@ pub mod openpgp;
 
 use crate::error::Result;
 
-/// A signer file holding more certificates than this is refused.
-pub const MAX_CERTS_PER_SIGNER: usize = 16;
+pub use crate::limits::MAX_CERTS_PER_SIGNER;
 
 /// The keys of one signer: every key that speaks for it.
 #[derive(Debug, Clone)]

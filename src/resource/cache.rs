@@ -30,10 +30,8 @@
 //! Each table is one file written atomically; an old or damaged file counts
 //! as empty.
 
-use crate::error::{clean, Context as _, Error, ErrorKind, Result};
+use crate::error::{clean, Error, Result};
 use git2::Repository;
-use openpgp::types::HashAlgorithm;
-use sequoia_openpgp as openpgp;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write as _;
@@ -48,16 +46,7 @@ pub fn temp_root() -> PathBuf {
     }
 }
 
-fn hex_sha256(data: &[u8]) -> Result<String> {
-    let unavailable = || "SHA-256 is not available".to_string();
-    let mut ctx = HashAlgorithm::SHA256
-        .context()
-        .context(ErrorKind::Io, unavailable)?
-        .for_digest();
-    ctx.update(data);
-    let digest = ctx.into_digest().context(ErrorKind::Io, unavailable)?;
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
-}
+use crate::digest::sha256_hex as hex_sha256;
 
 fn private_dir(path: &Path) -> Result<()> {
     fs::DirBuilder::new()
@@ -113,10 +102,8 @@ pub type Returned = HashMap<(String, String), i64>;
 /// `(tag, outer or "-")`.
 pub type Seen = HashSet<(String, String)>;
 
-/// The most versions [`Cache::save_returned`] keeps: the newest ones.
-/// Concourse starts a check from its latest version, so the memory only
-/// needs the last few.
-pub const MAX_RETURNED: usize = 1024;
+/// The most versions [`Cache::save_returned`] keeps.
+pub use crate::limits::MAX_RETURNED;
 
 /// First lines of the tables that carry one. A file without the right one
 /// (written by an older sigtag, or damaged) counts as empty.

@@ -103,12 +103,7 @@ impl Deadline {
     /// The error of a check that ran out of time; `progress` says how far
     /// it got.
     fn error(&self, progress: &str) -> Error {
-        let secs = self.limit.as_secs_f64();
-        let limit = if secs.fract() == 0.0 {
-            format!("{secs:.0} s")
-        } else {
-            format!("{secs} s")
-        };
+        let limit = crate::limits::seconds(self.limit);
         Error::io(format!(
             "the check took longer than source.check_timeout ({limit}) and stopped: {progress}; \
              what it found so far is cached, so the next check goes on from there; \
@@ -331,8 +326,7 @@ fn answer(
     Ok(versions)
 }
 
-/// The most tags the log names one by one; the rest are counted.
-const MAX_NAMED: usize = 50;
+use crate::limits::MAX_NAMED;
 
 /// `lines`, the first `max` of them and then "... and N more".
 fn capped(lines: &[String], max: usize) -> Vec<String> {

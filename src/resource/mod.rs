@@ -19,7 +19,7 @@ pub use cache::temp_root;
 pub use put::PARAMS as PUT_PARAMS;
 pub use request::{Request, Source, Version, SOURCE_FIELDS};
 
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use crate::verdict::Verdict;
 use serde::Serialize;
 use std::io::{Read as _, Write as _};
@@ -78,19 +78,12 @@ pub fn log(line: &str) {
     let _ = writeln!(err, "sigtag: {line}");
 }
 
-/// A failure to talk to the remote, with the fields to look at.
+/// A failure to talk to the remote, with the fields to look at, chosen by
+/// its [`Cause`]. An error that already says what to do (in the source's
+/// terms: the source's access names its URL `source.uri`) is left as it is.
 pub fn remote_hint(source: &Source, e: Error) -> Error {
-    if e.kind() != crate::error::ErrorKind::Remote {
+    if e.kind() != crate::error::ErrorKind::Remote || e.fix().is_some() {
         return e;
-    }
-    let message = e.message();
-    if message.contains("; ") {
-        // The message already says what to do; say it in the source's terms.
-        return Error::remote(
-            message
-                .replace("the configured URL", "source.uri")
-                .replace("set the URL to", "set source.uri to"),
-        );
     }
     let credentials = if source.access.ssh_key_passphrase.is_some() {
         "source.private_key and source.private_key_passphrase"
@@ -101,18 +94,18 @@ pub fn remote_hint(source: &Source, e: Error) -> Error {
     } else {
         "the credentials in source"
     };
-    let hint = if message.contains("pinned known hosts") {
-        "check source.known_hosts against ssh-keyscan of the server".to_string()
-    } else if message.contains("did not answer within") {
-        "check source.uri, or raise source.network_timeout".to_string()
-    } else if source.uses_tls() && message.contains("certificate") {
-        "check source.uri and that the worker's CA certificates (/etc/ssl/certs) include the server's issuer".to_string()
-    } else if message.contains("authentication") {
-        format!("check {credentials}")
-    } else {
-        format!("check source.uri and {credentials}")
+    let hint = match e.cause() {
+        Some(Cause::HostKey) => {
+            "check source.known_hosts against ssh-keyscan of the server".to_string()
+        }
+        Some(Cause::Timeout) => "check source.uri, or raise source.network_timeout".to_string(),
+        Some(Cause::Certificate) if source.uses_tls() => {
+            "check source.uri and that the worker's CA certificates (/etc/ssl/certs) include the server's issuer".to_string()
+        }
+        Some(Cause::Authentication) => format!("check {credentials}"),
+        _ => format!("check source.uri and {credentials}"),
     };
-    Error::remote(format!("{message}; {hint}"))
+    e.with_fix(hint)
 }
 
 /// Before a step touches the network: logs every check the source turned
@@ -151,8 +144,7 @@ pub fn refused_reason(verdict: &Verdict) -> String {
     }
 }
 
-/// The most problems [`refused_reason`] names; `sigtag explain` shows all.
-const MAX_NOT_COUNTED: usize = 3;
+use crate::limits::MAX_NOT_COUNTED;
 
 /// "; not counted: layer 1: ...; layer 2: ..." for the problems of a verdict
 /// that is not rejected, or nothing when it has none.

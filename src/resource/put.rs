@@ -20,7 +20,7 @@ use std::path::{Component, Path};
 
 /// How many times a layer is made again after the tag changed on the
 /// remote before giving up.
-pub const MAX_ATTEMPTS: usize = 5;
+pub use crate::limits::MAX_PUT_ATTEMPTS as MAX_ATTEMPTS;
 
 /// The params `out` accepts.
 pub const PARAMS: &[&str] = &["tag", "from", "signing_key", "require", "message"];

@@ -86,7 +86,7 @@ fn make_layer(
 }
 
 fn valid_tag_name(name: &str) -> Result<()> {
-    if git2::Reference::is_valid_name(&format!("refs/tags/{name}")) && !name.starts_with('-') {
+    if crate::names::valid_tag_name(name) {
         Ok(())
     } else {
         Err(Error::usage(format!(

@@ -32,8 +32,9 @@ pub mod openpgp;
 pub use openpgp::{read_signatures, verifies};
 
 use crate::chain::{Chain, Layer};
+use crate::limits::{MAX_CLOCK_SKEW_SECS, MAX_SIGNING_DELAY_SECS};
 use crate::object::SignatureBlock;
-use crate::problem::{Problem, MAX_CLOCK_SKEW_SECS, MAX_SIGNING_DELAY_SECS};
+use crate::problem::Problem;
 use crate::trust::Trust;
 use std::time::{Duration, SystemTime};
 

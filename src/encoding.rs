@@ -1,0 +1,82 @@
+//! Base64 and hex, by hand (the crate needs them in three places and for
+//! no more than this). A leaf: it imports nothing of the crate.
+
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Decodes padded standard base64 (as in `known_hosts`); `None` when the
+/// text is not that.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let body = text.trim_end_matches('=');
+    if text.len() - body.len() > 2 || (text.len() % 4 != 0) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in body.as_bytes() {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Standard base64 without padding (as ssh prints fingerprints).
+pub fn base64_unpadded(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            // Six bits index a 64-letter alphabet: `get` always finds one.
+            if let Some(&c) = ALPHABET.get((n >> (18 - 6 * i) & 63) as usize) {
+                out.push(c as char);
+            }
+        }
+    }
+    out
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Is `s` made of lower-case hex digits only?
+pub fn is_lower_hex(s: &[u8]) -> bool {
+    s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
+            let text = base64_unpadded(data);
+            let padded = format!("{text}{}", "=".repeat((4 - text.len() % 4) % 4));
+            assert_eq!(base64_decode(&padded).as_deref(), Some(data), "{text}");
+        }
+        assert_eq!(base64_unpadded(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_decode("Zm8"), None);
+        assert_eq!(base64_decode("Zm8!"), None);
+        assert_eq!(hex(&[0, 0xab]), "00ab");
+        assert!(is_lower_hex(b"0af9") && !is_lower_hex(b"0AF9"));
+    }
+}
