@@ -1,7 +1,7 @@
 //! The one error type of sigtag.
 //!
 //! A verdict ("this tag does not satisfy the rule") is never an error: it is
-//! a [`crate::report::Report`]. An [`Error`] means sigtag could not do what
+//! a [`crate::verdict::Verdict`]. An [`Error`] means sigtag could not do what
 //! it was asked, and it reads as one sentence that names what to fix.
 //!
 //! The parts of that sentence are data: what happened ([`Error::message`]),

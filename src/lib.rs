@@ -23,9 +23,12 @@
 //! (gpg-agent and OpenPGP cards) is OpenPGP-only and reaches trust
 //! through `keys::openpgp`.
 //!
-//! The seam has no import cycles: `keys` depends on none of the others,
-//! `trust` on `keys`, `verify` on `trust` (never on `report` or `sign`),
-//! and `sign` on `verify`; `date` is a leaf they share.
+//! No two modules import each other: `keys` depends on none of the
+//! others, `trust` on `keys`, `verify` on `trust` (never on `render` or
+//! `sign`), `verdict` on `verify`, `render` on `verdict`, and `sign` on
+//! `verdict`. The leaves `limits` (every bound the docs promise), `date`,
+//! `names`, `encoding`, `digest` and `message` import nothing of the
+//! crate's pipeline; messages are built from `limits`.
 
 #![cfg_attr(
     not(test),
@@ -57,7 +60,6 @@ pub use verify::openpgp::policy;
 pub mod problem;
 pub mod remote;
 pub mod render;
-pub mod report;
 pub mod resource;
 pub mod rule;
 pub mod sign;

@@ -2,7 +2,7 @@
 //! and whether it counts, the rule as a tree, and what is missing.
 
 use super::groups;
-use crate::report::rfc3339;
+use crate::date::rfc3339;
 use crate::rule::{Eval, Node};
 use crate::verdict::{Signature, Verdict};
 use std::collections::BTreeSet;

@@ -11,7 +11,7 @@
 //!  "missing": "1 of pipelines"}
 //! ```
 
-use crate::report::rfc3339;
+use crate::date::rfc3339;
 use crate::rule::Eval;
 use crate::verdict::Verdict;
 use serde::Serialize;

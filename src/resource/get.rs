@@ -17,10 +17,10 @@
 
 use super::request::{self, deny_unknown, Request, Version};
 use super::{log, metadata_entry, refused_reason, Metadata, Output};
+use crate::date::rfc3339;
 use crate::error::{clean, Error, Result};
 use crate::remote;
 use crate::render;
-use crate::report::rfc3339;
 use crate::verdict::{Gate, Verdict};
 use git2::{Oid, Repository};
 use std::fs;

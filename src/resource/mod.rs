@@ -14,6 +14,7 @@ mod check;
 mod get;
 mod put;
 pub mod request;
+mod select;
 
 pub use cache::temp_root;
 pub use put::PARAMS as PUT_PARAMS;

@@ -1,0 +1,760 @@
+//! Which versions a check returns, and what its log says about the rest:
+//! a pure function of the tags' dates and verdicts and of the version the
+//! check was given ([`select`]). No I/O: `check` reads the repository and
+//! the cache, verifies what [`select`] asks for, and calls it again until
+//! it has the answer.
+//!
+//! Invariants of an answer ([`Chosen`]):
+//! - no version is older than the given one: a version is placed by the
+//!   cache's memory of what a check returned, or by its tag's chain only
+//!   when that chain satisfies the rule at the same commit, never by a
+//!   chain that is refused now;
+//! - a version that cannot be placed gives no version at all;
+//! - every tag is either returned or counted under why it is not, and the
+//!   tags named in the log are the refused ones and the new ones.
+
+use super::request::Version;
+
+/// `lines`, the first `max` of them and then "... and N more".
+pub(super) fn capped(lines: &[String], max: usize) -> Vec<String> {
+    let mut out: Vec<String> = lines.iter().take(max).cloned().collect();
+    if lines.len() > max {
+        out.push(format!("... and {} more", lines.len() - max));
+    }
+    out
+}
+
+/// A time for the log, RFC 3339 in UTC.
+pub(super) fn date(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(
+        || format!("{t} s after the epoch"),
+        |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
+// ------------------------------------------------------------ selection
+
+/// What is known of one tag when versions are chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Status {
+    /// Not verified: no cached verdict, no signature check yet.
+    Unknown,
+    /// Satisfies the rule (a cached verdict or a check just made).
+    Satisfies,
+    /// Not a version, with the reason the log gives.
+    Refused(String),
+}
+
+/// One tag, as [`select`] sees it.
+#[derive(Debug, Clone)]
+pub(super) struct Tag {
+    pub(super) name: String,
+    /// Commit and innermost creation time of a well-formed chain.
+    pub(super) placed: Option<(String, i64)>,
+    pub(super) status: Status,
+    /// Its `(name, outer object)` pair was not there at the last check.
+    pub(super) new: bool,
+}
+
+impl Tag {
+    /// `(created, name)`: the order of versions.
+    fn key(&self) -> Option<(i64, &str)> {
+        self.placed.as_ref().map(|(_, t)| (*t, self.name.as_str()))
+    }
+
+    fn commit(&self) -> Option<&str> {
+        self.placed.as_ref().map(|(c, _)| c.as_str())
+    }
+}
+
+/// The version a check starts from.
+#[derive(Debug, Clone)]
+pub(super) struct Given<'v> {
+    pub(super) version: &'v Version,
+    /// Its tag passes `tag_filter`.
+    pub(super) wanted: bool,
+    /// Where it stood when a check returned it: its innermost creation time.
+    pub(super) remembered: Option<i64>,
+}
+
+/// What [`select`] needs next.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// The signature check of these tags (indices, none of them known).
+    Verify(Vec<usize>),
+    Done(Chosen),
+}
+
+/// The answer of a check and what its log says.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Chosen {
+    /// Indices of the tags to return, in the order to return them.
+    pub(super) versions: Vec<usize>,
+    /// Where the given version stands, when that changes the answer.
+    pub(super) notes: Vec<String>,
+    /// One line for each tag not returned that the log names: every
+    /// refused tag, and the others when they are new.
+    pub(super) skipped: Vec<String>,
+    /// Tags not returned, by why: refused, older than the given version,
+    /// not the latest (a first check), withheld (the given version cannot
+    /// be placed).
+    pub(super) refused: usize,
+    pub(super) older: usize,
+    pub(super) not_latest: usize,
+    pub(super) withheld: usize,
+}
+
+/// Chooses the versions to return. Pure: it sees the tags with what is
+/// known of them and the given version, and either asks for the tags it
+/// must verify (at most `batch` at a time on a first check) or answers.
+///
+/// - Versions are ordered by `(innermost creation time, name)`.
+/// - Without a given version: the latest satisfying tag.
+/// - With one: it stands where a check returned it (`remembered`), or, when
+///   nothing is remembered, where its tag stands now if that tag still
+///   satisfies at the same commit. Never where a refused chain puts it.
+///   The answer is the version itself if its tag still satisfies at its
+///   commit, and every newer satisfying tag; never an older one.
+/// - A version that cannot be placed gives no version at all.
+pub(super) fn select(tags: &[Tag], given: Option<&Given>, rule: &str, batch: usize) -> Step {
+    let mut order: Vec<usize> = (0..tags.len())
+        .filter(|&i| tags.get(i).and_then(Tag::key).is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        tags.get(a)
+            .and_then(Tag::key)
+            .cmp(&tags.get(b).and_then(Tag::key))
+    });
+    match given {
+        None => first_check(tags, &order, batch.max(1)),
+        Some(g) => from_version(tags, &order, g, rule),
+    }
+}
+
+pub(super) fn status(tags: &[Tag], i: usize) -> Option<&Status> {
+    tags.get(i).map(|t| &t.status)
+}
+
+/// The latest satisfying tag.
+pub(super) fn first_check(tags: &[Tag], order: &[usize], batch: usize) -> Step {
+    let mut latest = None;
+    let mut newest_first = order.iter().rev().copied().peekable();
+    while let Some(i) = newest_first.next() {
+        match status(tags, i) {
+            Some(Status::Satisfies) => {
+                latest = Some(i);
+                break;
+            }
+            Some(Status::Unknown) => {
+                // This one and the unknown ones right below it, checked
+                // together; the newest that satisfies is the answer.
+                let mut todo = vec![i];
+                while todo.len() < batch {
+                    match newest_first.next_if(|&j| status(tags, j) == Some(&Status::Unknown)) {
+                        Some(j) => todo.push(j),
+                        None => break,
+                    }
+                }
+                return Step::Verify(todo);
+            }
+            _ => {}
+        }
+    }
+    let mut chosen = Chosen {
+        versions: latest.into_iter().collect(),
+        ..Chosen::default()
+    };
+    for i in log_order(tags, order) {
+        let Some(t) = tags.get(i).filter(|_| Some(i) != latest) else {
+            continue;
+        };
+        if let Status::Refused(reason) = &t.status {
+            chosen.refused += 1;
+            chosen.skipped.push(skipping(t, reason));
+        } else {
+            chosen.not_latest += 1;
+            if t.new {
+                chosen.skipped.push(skipping(
+                    t,
+                    "not the latest satisfying tag, and a first check returns only the latest",
+                ));
+            }
+        }
+    }
+    Step::Done(chosen)
+}
+
+/// The given version, if it still satisfies, and every newer satisfying
+/// tag; nothing when the version cannot be placed.
+pub(super) fn from_version(tags: &[Tag], order: &[usize], g: &Given, rule: &str) -> Step {
+    let v = g.version;
+    let same = tags
+        .iter()
+        .position(|t| t.name == v.tag && t.commit() == Some(v.commit.as_str()));
+    let same_key = same.and_then(|i| tags.get(i)?.key());
+    let newer_than = |cutoff: (i64, &str)| -> Vec<usize> {
+        order
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != same && tags.get(i).and_then(Tag::key) > Some(cutoff))
+            .collect()
+    };
+    let cutoff: Option<(i64, &str)> = match (g.remembered, same.and_then(|i| status(tags, i))) {
+        (Some(t), _) => Some((t, v.tag.as_str())),
+        (None, Some(Status::Satisfies)) => same_key,
+        (None, Some(Status::Unknown)) => {
+            // Verify it, and what would be newer than it, in one go.
+            let mut todo: Vec<usize> = same.into_iter().collect();
+            if let Some(k) = same_key {
+                todo.extend(
+                    newer_than(k)
+                        .into_iter()
+                        .filter(|&i| status(tags, i) == Some(&Status::Unknown)),
+                );
+            }
+            return Step::Verify(todo);
+        }
+        (None, _) => None,
+    };
+    let Some(cutoff) = cutoff else {
+        return unplaceable(tags, order, g, same, rule);
+    };
+
+    let todo: Vec<usize> = same
+        .into_iter()
+        .chain(newer_than(cutoff))
+        .filter(|&i| status(tags, i) == Some(&Status::Unknown))
+        .collect();
+    if !todo.is_empty() {
+        return Step::Verify(todo);
+    }
+    let keeps = same.filter(|&i| status(tags, i) == Some(&Status::Satisfies));
+    let mut chosen = Chosen {
+        versions: keeps
+            .into_iter()
+            .chain(
+                newer_than(cutoff)
+                    .into_iter()
+                    .filter(|&i| status(tags, i) == Some(&Status::Satisfies)),
+            )
+            .collect(),
+        ..Chosen::default()
+    };
+    if keeps.is_none() {
+        chosen.notes.push(format!(
+            "{}; returning only the satisfying versions newer than it (it was tagged {}), never an older one",
+            why_not_there(tags, g, same, rule),
+            date(cutoff.0),
+        ));
+    }
+    let given = super::request::shown(&v.tag);
+    for i in log_order(tags, order) {
+        let Some(t) = tags.get(i).filter(|_| !chosen.versions.contains(&i)) else {
+            continue;
+        };
+        if let Status::Refused(reason) = &t.status {
+            chosen.refused += 1;
+            chosen.skipped.push(skipping(t, reason));
+        } else {
+            // Neither refused nor returned: not newer than the version.
+            chosen.older += 1;
+            if t.new {
+                let when = t.key().map_or_else(String::new, |(at, _)| date(at));
+                chosen.skipped.push(skipping(
+                    t,
+                    &format!(
+                        "older than {given}, the version this check started from (tagged {when}, {given} {})",
+                        date(cutoff.0)
+                    ),
+                ));
+            }
+        }
+    }
+    Step::Done(chosen)
+}
+
+/// No version: the given one cannot be placed, so anything might be older
+/// than it.
+pub(super) fn unplaceable(
+    tags: &[Tag],
+    order: &[usize],
+    g: &Given,
+    same: Option<usize>,
+    rule: &str,
+) -> Step {
+    let v = g.version;
+    let given = super::request::shown(&v.tag);
+    let mut chosen = Chosen::default();
+    chosen.notes.push(format!(
+        "{}, and this check has no record of where {given} at {} stood, so it returns no version rather than risk an older one; \
+         to go on, check from a version you trust: fly -t TARGET check-resource -r PIPELINE/RESOURCE --from tag:TAG,commit:COMMIT",
+        why_not_there(tags, g, same, rule),
+        v.commit,
+    ));
+    for i in log_order(tags, order) {
+        let Some(t) = tags.get(i) else {
+            continue;
+        };
+        if let Status::Refused(reason) = &t.status {
+            chosen.refused += 1;
+            chosen.skipped.push(skipping(t, reason));
+        } else {
+            chosen.withheld += 1;
+            if t.new {
+                chosen.skipped.push(skipping(
+                    t,
+                    &format!("withheld, since the check cannot place {given}"),
+                ));
+            }
+        }
+    }
+    Step::Done(chosen)
+}
+
+/// Why the given version's tag is not where the version says.
+pub(super) fn why_not_there(tags: &[Tag], g: &Given, same: Option<usize>, rule: &str) -> String {
+    let v = g.version;
+    let tag = super::request::shown(&v.tag);
+    if !g.wanted {
+        return format!("tag {tag} does not match source.tag_filter");
+    }
+    if same.is_some() {
+        return format!("tag {tag} no longer satisfies \"{rule}\"");
+    }
+    match tags.iter().find(|t| t.name == v.tag) {
+        None => format!("tag {tag} no longer exists"),
+        Some(t) => match t.commit() {
+            Some(c) => format!("tag {tag} now points at commit {c}, not at {}", v.commit),
+            None => format!("tag {tag} is rejected now"),
+        },
+    }
+}
+
+/// The order in which the log names tags: newest first, then the tags
+/// whose chain cannot be placed, by name.
+pub(super) fn log_order(tags: &[Tag], order: &[usize]) -> Vec<usize> {
+    let mut unplaced: Vec<usize> = (0..tags.len())
+        .filter(|&i| tags.get(i).is_some_and(|t| t.key().is_none()))
+        .collect();
+    unplaced.sort_by(|&a, &b| {
+        tags.get(a)
+            .map(|t| &t.name)
+            .cmp(&tags.get(b).map(|t| &t.name))
+    });
+    order.iter().rev().copied().chain(unplaced).collect()
+}
+
+pub(super) fn skipping(t: &Tag, why: &str) -> String {
+    format!("skipping {}: {why}", super::request::shown(&t.name))
+}
+
+/// The last line of a check's log: every tag is either returned or counted
+/// under why it is not.
+pub(super) fn summary(
+    total: usize,
+    verified: usize,
+    cached: usize,
+    chosen: &Chosen,
+    rule: &str,
+    given: Option<&Version>,
+) -> String {
+    let n = chosen.versions.len();
+    let mut parts = Vec::new();
+    if chosen.refused > 0 {
+        parts.push(format!("{} refused", chosen.refused));
+    }
+    if chosen.older > 0 {
+        let tag = given.map_or_else(String::new, |v| super::request::shown(&v.tag));
+        parts.push(format!("{} older than {tag}", chosen.older));
+    }
+    if chosen.not_latest > 0 {
+        parts.push(format!("{} not the latest", chosen.not_latest));
+    }
+    if chosen.withheld > 0 {
+        parts.push(format!("{} withheld", chosen.withheld));
+    }
+    let withheld = chosen.refused + chosen.older + chosen.not_latest + chosen.withheld;
+    let why = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    };
+    format!(
+        "{total} tag{}: {verified} verified now, {cached} from the cache; {n} version{} for \"{rule}\", {withheld} not returned{why}",
+        if total == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::MAX_NAMED;
+
+    const RULE: &str = "2 of humans";
+
+    fn refused(why: &str) -> Status {
+        Status::Refused(why.to_string())
+    }
+
+    /// A well-formed tag on commit `c-NAME`, dated `at`.
+    fn tag(name: &str, at: i64, status: Status) -> Tag {
+        Tag {
+            name: name.to_string(),
+            placed: Some((format!("c-{name}"), at)),
+            status,
+            new: true,
+        }
+    }
+
+    fn old(mut t: Tag) -> Tag {
+        t.new = false;
+        t
+    }
+
+    fn version(tag: &str, commit: &str) -> Version {
+        Version {
+            tag: tag.to_string(),
+            commit: commit.to_string(),
+        }
+    }
+
+    fn given<'v>(v: &'v Version, remembered: Option<i64>) -> Given<'v> {
+        Given {
+            version: v,
+            wanted: true,
+            remembered,
+        }
+    }
+
+    /// Runs [`select`] to its answer, settling every tag it asks for with
+    /// `truth` (by name; absent: satisfies). Returns the answer, the names
+    /// it returned and the names it verified, round by round.
+    fn settle(
+        tags: &mut [Tag],
+        truth: &[(&str, Status)],
+        g: Option<&Given>,
+        batch: usize,
+    ) -> (Chosen, Vec<String>, Vec<Vec<String>>) {
+        let mut rounds = Vec::new();
+        loop {
+            match select(tags, g, RULE, batch) {
+                Step::Done(chosen) => {
+                    let names = chosen
+                        .versions
+                        .iter()
+                        .map(|&i| tags[i].name.clone())
+                        .collect();
+                    return (chosen, names, rounds);
+                }
+                Step::Verify(todo) => {
+                    assert!(!todo.is_empty(), "a round verifies something");
+                    let mut round = Vec::new();
+                    for i in todo {
+                        let t = &mut tags[i];
+                        assert_eq!(t.status, Status::Unknown, "{} is verified once", t.name);
+                        t.status = truth
+                            .iter()
+                            .find(|(n, _)| *n == t.name)
+                            .map_or(Status::Satisfies, |(_, s)| s.clone());
+                        round.push(t.name.clone());
+                    }
+                    rounds.push(round);
+                    assert!(rounds.len() < 100, "select ends");
+                }
+            }
+        }
+    }
+
+    /// Every tag is returned or counted under why it is not.
+    fn honest(tags: &[Tag], c: &Chosen) {
+        assert_eq!(
+            c.versions.len() + c.refused + c.older + c.not_latest + c.withheld,
+            tags.len(),
+            "{c:?}"
+        );
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn versions_go_by_date_then_name() {
+        let mut tags = vec![
+            tag("v5b", 40, Status::Satisfies),
+            tag("v1", 10, Status::Satisfies),
+            tag("v2", 30, Status::Satisfies),
+            tag("v5a", 40, Status::Satisfies),
+            tag("v3", 20, Status::Satisfies),
+        ];
+        let v = version("v1", "c-v1");
+        let (c, got, rounds) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert_eq!(got, names(&["v1", "v3", "v2", "v5a", "v5b"]));
+        assert!(rounds.is_empty() && c.notes.is_empty() && c.skipped.is_empty());
+        // A tie goes by name: v5b is newer than v5a.
+        let v = version("v5a", "c-v5a");
+        let (_, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert_eq!(got, names(&["v5a", "v5b"]));
+        let v = version("v5b", "c-v5b");
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert_eq!(got, names(&["v5b"]));
+        assert_eq!(c.older, 4);
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_first_check_returns_the_latest_and_names_the_rest() {
+        let mut tags = vec![
+            tag("v1", 10, Status::Unknown),
+            old(tag("v0", 5, Status::Unknown)),
+            tag("v2", 20, Status::Unknown),
+            tag("v3", 30, Status::Unknown),
+            tag("v4", 40, Status::Unknown),
+            Tag {
+                placed: None,
+                new: false,
+                ..tag("light", 0, refused("rejected: lightweight tag"))
+            },
+        ];
+        let truth = [
+            ("v4", refused("does not meet \"2 of humans\": needs 1 more")),
+            ("v3", refused("rejected: text after the signature block")),
+        ];
+        let (c, got, rounds) = settle(&mut tags, &truth, None, 2);
+        assert_eq!(got, names(&["v2"]));
+        // Newest first, two at a time, until one satisfies; v1 and v0 are
+        // never verified.
+        assert_eq!(rounds, vec![names(&["v4", "v3"]), names(&["v2", "v1"])]);
+        assert_eq!(
+            c.skipped,
+            names(&[
+                "skipping v4: does not meet \"2 of humans\": needs 1 more",
+                "skipping v3: rejected: text after the signature block",
+                "skipping v1: not the latest satisfying tag, and a first check returns only the latest",
+                "skipping light: rejected: lightweight tag",
+            ]),
+            "refused tags always, the others when new"
+        );
+        assert_eq!((c.refused, c.not_latest), (3, 2));
+        honest(&tags, &c);
+
+        // Nothing satisfies: no version, every tag named with its reason.
+        let mut none = vec![tag("v1", 10, refused("does not meet"))];
+        let (c, got, _) = settle(&mut none, &[], None, 2);
+        assert!(got.is_empty());
+        assert_eq!(c.skipped, names(&["skipping v1: does not meet"]));
+    }
+
+    #[test]
+    fn from_a_version_only_it_and_newer_tags_are_verified() {
+        let mut tags = vec![
+            tag("v1", 10, Status::Unknown),
+            tag("v2", 20, Status::Unknown),
+            tag("v3", 30, Status::Unknown),
+            tag("v4", 40, Status::Unknown),
+            old(tag("v0", 5, Status::Unknown)),
+        ];
+        let v = version("v2", "c-v2");
+        let truth = [("v3", refused("does not meet \"2 of humans\": needs 1 more"))];
+        let (c, got, rounds) = settle(&mut tags, &truth, Some(&given(&v, None)), 1);
+        assert_eq!(got, names(&["v2", "v4"]));
+        assert_eq!(rounds, vec![names(&["v2", "v3", "v4"])], "one round");
+        assert_eq!(
+            c.skipped,
+            names(&[
+                "skipping v3: does not meet \"2 of humans\": needs 1 more",
+                "skipping v1: older than v2, the version this check started from (tagged 1970-01-01T00:00:10Z, v2 1970-01-01T00:00:20Z)",
+            ]),
+            "v0 is older too, but not new"
+        );
+        assert_eq!((c.refused, c.older), (1, 2));
+        assert!(c.notes.is_empty());
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_vanished_version_gives_only_newer_ones_when_remembered() {
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            tag("v3", 30, Status::Unknown),
+        ];
+        let v = version("v2", "c-v2");
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v3"]));
+        assert_eq!(
+            c.notes,
+            names(&["tag v2 no longer exists; returning only the satisfying versions newer than it (it was tagged 1970-01-01T00:00:20Z), never an older one"])
+        );
+        assert_eq!(c.older, 1);
+        honest(&tags, &c);
+
+        // Nothing newer: no version, and still not v1.
+        let mut tags = vec![tag("v1", 10, Status::Satisfies)];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert!(got.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn a_version_that_cannot_be_placed_gives_nothing() {
+        let v = version("v2", "c-v2");
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            old(tag("v3", 30, Status::Satisfies)),
+            tag("v4", 40, refused("does not meet")),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert!(got.is_empty());
+        assert_eq!(c.notes.len(), 1);
+        assert_eq!(
+            c.notes[0],
+            "tag v2 no longer exists, and this check has no record of where v2 at c-v2 stood, so it returns no version rather than risk an older one; \
+             to go on, check from a version you trust: fly -t TARGET check-resource -r PIPELINE/RESOURCE --from tag:TAG,commit:COMMIT"
+        );
+        assert_eq!(
+            c.skipped,
+            names(&[
+                "skipping v4: does not meet",
+                "skipping v1: withheld, since the check cannot place v2",
+            ])
+        );
+        assert_eq!((c.refused, c.withheld), (1, 2));
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_moved_version_gives_only_newer_ones() {
+        let v = version("v2", "c-old");
+        // v2 now names another commit, dated after where v2 stood.
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            tag("v2", 25, Status::Satisfies),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v2"]));
+        assert_eq!(tags[c.versions[0]].commit(), Some("c-v2"));
+        assert!(
+            c.notes[0]
+                .starts_with("tag v2 now points at commit c-v2, not at c-old; returning only"),
+            "{:?}",
+            c.notes
+        );
+        // Dated before: nothing.
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            tag("v2", 15, Status::Satisfies),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert!(got.is_empty());
+        assert_eq!(c.older, 2);
+        // Not remembered: it cannot be placed, since the chain now there
+        // says nothing about where the old one stood.
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert!(got.is_empty());
+        assert!(c.notes[0].contains("no record of where v2 at c-old stood"));
+        assert_eq!(c.withheld, 2);
+    }
+
+    #[test]
+    fn a_rejected_chain_never_places_the_version() {
+        let v = version("v2", "c-v2");
+        // Someone without a key spoilt v2 and gave its inner layer an early
+        // date: the version must not move back to it.
+        let spoilt = || tag("v2", 5, Status::Unknown);
+        let truth = [("v2", refused("rejected: malformed tag object"))];
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            spoilt(),
+            tag("v3", 30, Status::Unknown),
+        ];
+        let (c, got, _) = settle(&mut tags, &truth, Some(&given(&v, None)), 4);
+        assert!(got.is_empty(), "{c:?}");
+        assert!(c.notes[0].starts_with(
+            "tag v2 no longer satisfies \"2 of humans\", and this check has no record"
+        ));
+        assert!(c
+            .skipped
+            .contains(&"skipping v2: rejected: malformed tag object".to_string()));
+        // Remembered at 20: v3 only, never v1, nor v2 itself.
+        let mut tags = vec![
+            tag("v1", 10, Status::Satisfies),
+            spoilt(),
+            tag("v3", 30, Status::Unknown),
+        ];
+        let (c, got, _) = settle(&mut tags, &truth, Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v3"]));
+        assert_eq!((c.refused, c.older), (1, 1));
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn a_remembered_position_wins_over_the_current_date() {
+        // v2 re-signed at the same commit with a later date: it stays where
+        // the check returned it, so v3 (between) is not skipped.
+        let v = version("v2", "c-v2");
+        let mut tags = vec![
+            tag("v2", 50, Status::Satisfies),
+            tag("v3", 30, Status::Satisfies),
+            tag("v1", 10, Status::Satisfies),
+        ];
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, Some(20))), 4);
+        assert_eq!(got, names(&["v2", "v3"]));
+        assert!(c.notes.is_empty());
+    }
+
+    #[test]
+    fn a_version_outside_the_filter() {
+        let v = version("test-1", "c-test-1");
+        let g = Given {
+            version: &v,
+            wanted: false,
+            remembered: None,
+        };
+        let mut tags = vec![tag("v1", 10, Status::Satisfies)];
+        let (c, got, _) = settle(&mut tags, &[], Some(&g), 4);
+        assert!(got.is_empty());
+        assert!(c.notes[0].starts_with("tag test-1 does not match source.tag_filter, and"));
+        let g = Given {
+            remembered: Some(5),
+            ..g
+        };
+        let (c, got, _) = settle(&mut tags, &[], Some(&g), 4);
+        assert_eq!(got, names(&["v1"]));
+        assert!(
+            c.notes[0].starts_with("tag test-1 does not match source.tag_filter; returning only")
+        );
+    }
+
+    #[test]
+    fn the_summary_counts_every_tag() {
+        let c = Chosen {
+            versions: vec![0],
+            refused: 2,
+            older: 3,
+            ..Chosen::default()
+        };
+        let v = version("v2", "c");
+        assert_eq!(
+            summary(6, 1, 4, &c, RULE, Some(&v)),
+            "6 tags: 1 verified now, 4 from the cache; 1 version for \"2 of humans\", 5 not returned (2 refused, 3 older than v2)"
+        );
+        let c = Chosen {
+            versions: vec![0],
+            ..Chosen::default()
+        };
+        assert_eq!(
+            summary(1, 0, 1, &c, RULE, None),
+            "1 tag: 0 verified now, 1 from the cache; 1 version for \"2 of humans\", 0 not returned"
+        );
+    }
+
+    #[test]
+    fn the_log_names_at_most_fifty_tags() {
+        let lines: Vec<String> = (0..53).map(|i| format!("skipping t{i}: x")).collect();
+        let out = capped(&lines, MAX_NAMED);
+        assert_eq!(out.len(), 51);
+        assert_eq!(out[49], "skipping t49: x");
+        assert_eq!(out[50], "... and 3 more");
+        assert_eq!(capped(&lines[..50], MAX_NAMED).len(), 50);
+    }
+}
