@@ -17,7 +17,7 @@ use crate::error::{clean, Error, Result};
 use crate::object::{self, Kind, Tagger};
 use crate::rule::Rule;
 use crate::trust::Trust;
-use crate::verify;
+use crate::verdict::{Gate, Verdict};
 use git2::{ObjectType, Oid, Repository};
 use std::time::SystemTime;
 
@@ -143,41 +143,25 @@ pub fn already_signed(chain: &Chain, key: &SigningKey) -> Option<usize> {
 /// vouched for: at least one signature of it must count for one of its
 /// signers (the refusal names what was found instead), and none may be
 /// one that rejects the tag (a tampered layer).
-fn vouched_for(name: &str, chain: &Chain, checks: &[verify::LayerCheck]) -> Result<()> {
-    for check in checks {
-        for outcome in &check.outcomes {
-            if let verify::Outcome::Fails(problem) = outcome {
-                if problem.rejects_tag() {
-                    return Err(Error::refused(format!(
-                        "refusing to co-sign {name}: layer {}: {problem}",
-                        check.number
-                    )));
-                }
-            }
-        }
+fn vouched_for(name: &str, verdict: &Verdict) -> Result<()> {
+    if let Some(r) = &verdict.rejection {
+        let at = r.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
+        return Err(Error::refused(format!(
+            "refusing to co-sign {name}: {at}{}",
+            r.problem
+        )));
     }
-    let counts = checks
-        .iter()
-        .flat_map(|c| &c.outcomes)
-        .any(|o| matches!(o, verify::Outcome::Counts { .. }));
-    if counts {
+    if verdict.counted().next().is_some() {
         return Ok(());
     }
-    let mut found: Vec<String> = chain
-        .findings
-        .iter()
-        .map(|f| match f.layer {
-            Some(l) => format!("layer {l}: {}", f.problem),
-            None => f.problem.to_string(),
+    let mut found: Vec<String> = verdict
+        .problems()
+        .into_iter()
+        .map(|(layer, problem)| match layer {
+            Some(l) => format!("layer {l}: {problem}"),
+            None => problem.to_string(),
         })
         .collect();
-    for check in checks {
-        for outcome in &check.outcomes {
-            if let verify::Outcome::Fails(problem) = outcome {
-                found.push(format!("layer {}: {problem}", check.number));
-            }
-        }
-    }
     found.dedup();
     let found = if found.is_empty() {
         "no signature at all".to_string()
@@ -217,11 +201,14 @@ pub fn cosign(
     if let Some(layer) = already_signed(&chain, key) {
         return Ok(Signed::AlreadySigned { layer });
     }
-    let checks = verify::check_chain(&chain, trust, SystemTime::now());
-    vouched_for(name, &chain, &checks)?;
+    // One verdict answers both questions: does a trusted signature count
+    // (always asked), and does the chain meet the rule (when one is
+    // given; without one, a rule nothing satisfies stands in, and only
+    // the signatures are read).
+    let rule_or_none = require.cloned().unwrap_or(Rule::Or(Vec::new()));
+    let verdict = Gate::new(trust, "--require", rule_or_none).judge_chain(&chain);
+    vouched_for(name, &verdict)?;
     if let Some(rule) = require {
-        let verdict =
-            crate::verdict::Gate::new(trust, "--require", rule.clone()).verdict(&chain, &checks);
         if !verdict.satisfied {
             let why = verdict
                 .rejection
