@@ -112,65 +112,86 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
-/// An HTTP server on loopback that asks for basic authentication and hands
-/// every authenticated request to `git http-backend` (CGI).
-pub struct HttpServer {
-    pub port: u16,
+/// A listener on 127.0.0.1 whose thread hands every connection to a
+/// handler until it is dropped.
+struct Acceptor {
+    port: u16,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
-    /// `METHOD PATH -> STATUS` of every request, for assertions.
-    pub log: Arc<Mutex<Vec<String>>>,
 }
 
-impl HttpServer {
-    pub fn start(project_root: &Path, user: &str, password: &str) -> HttpServer {
+impl Acceptor {
+    fn start(mut handle: impl FnMut(TcpStream) + Send + 'static) -> Acceptor {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let backend = exec_path().join("git-http-backend");
-        assert!(backend.exists(), "{} is missing", backend.display());
-        let expected = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
-        let root = project_root.to_path_buf();
-        let (stop2, log2, user) = (stop.clone(), log.clone(), user.to_string());
+        let stop2 = stop.clone();
         let accept = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
                     break;
                 }
-                let Ok(conn) = conn else { continue };
-                let (backend, root, expected, user, log) = (
-                    backend.clone(),
-                    root.clone(),
-                    expected.clone(),
-                    user.clone(),
-                    log2.clone(),
-                );
-                std::thread::spawn(move || {
-                    let _ = serve(conn, &backend, &root, &expected, &user, &log);
-                });
+                if let Ok(conn) = conn {
+                    handle(conn);
+                }
             }
         });
-        HttpServer {
+        Acceptor {
             port,
             stop,
             accept: Some(accept),
-            log,
         }
-    }
-
-    pub fn url(&self, name: &str) -> String {
-        format!("http://127.0.0.1:{}/{name}", self.port)
     }
 }
 
-impl Drop for HttpServer {
+impl Drop for Acceptor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
         if let Some(h) = self.accept.take() {
             let _ = h.join();
         }
+    }
+}
+
+/// An HTTP server on loopback that asks for basic authentication and hands
+/// every authenticated request to `git http-backend` (CGI).
+pub struct HttpServer {
+    pub port: u16,
+    _acceptor: Acceptor,
+    /// `METHOD PATH -> STATUS` of every request, for assertions.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl HttpServer {
+    pub fn start(project_root: &Path, user: &str, password: &str) -> HttpServer {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let backend = exec_path().join("git-http-backend");
+        assert!(backend.exists(), "{} is missing", backend.display());
+        let expected = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
+        let root = project_root.to_path_buf();
+        let (log2, user) = (log.clone(), user.to_string());
+        let acceptor = Acceptor::start(move |conn| {
+            let (backend, root, expected, user, log) = (
+                backend.clone(),
+                root.clone(),
+                expected.clone(),
+                user.clone(),
+                log2.clone(),
+            );
+            std::thread::spawn(move || {
+                let _ = serve(conn, &backend, &root, &expected, &user, &log);
+            });
+        });
+        HttpServer {
+            port: acceptor.port,
+            _acceptor: acceptor,
+            log,
+        }
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
     }
 }
 
@@ -573,34 +594,23 @@ pub type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
 /// Authorization header it carried.
 pub struct TrapServer {
     pub port: u16,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    _acceptor: Acceptor,
     pub requests: Requests,
 }
 
 impl TrapServer {
     pub fn start(trap: Trap) -> TrapServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (stop2, requests2) = (stop.clone(), requests.clone());
-        let accept = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (trap, requests) = (trap.clone(), requests2.clone());
-                std::thread::spawn(move || {
-                    let _ = serve_trap(conn, &trap, &requests);
-                });
-            }
+        let requests2 = requests.clone();
+        let acceptor = Acceptor::start(move |conn| {
+            let (trap, requests) = (trap.clone(), requests2.clone());
+            std::thread::spawn(move || {
+                let _ = serve_trap(conn, &trap, &requests);
+            });
         });
         TrapServer {
-            port,
-            stop,
-            accept: Some(accept),
+            port: acceptor.port,
+            _acceptor: acceptor,
             requests,
         }
     }
@@ -613,16 +623,6 @@ impl TrapServer {
             .iter()
             .filter_map(|(_, a)| a.clone())
             .collect()
-    }
-}
-
-impl Drop for TrapServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
-        }
     }
 }
 
@@ -692,47 +692,25 @@ fn serve_trap(
 /// says a word: a server that hangs.
 pub struct SilentServer {
     pub port: u16,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    _acceptor: Acceptor,
     /// How many connections it accepted.
     pub accepted: Arc<Mutex<usize>>,
 }
 
 impl SilentServer {
     pub fn start() -> SilentServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(Mutex::new(0));
-        let (stop2, accepted2) = (stop.clone(), accepted.clone());
-        let accept = std::thread::spawn(move || {
-            // Held open, unread and unanswered, until the server stops.
-            let mut held = Vec::new();
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    *accepted2.lock().unwrap() += 1;
-                    held.push(conn);
-                }
-            }
+        let accepted2 = accepted.clone();
+        // Held open, unread and unanswered, until the server stops.
+        let mut held = Vec::new();
+        let acceptor = Acceptor::start(move |conn| {
+            *accepted2.lock().unwrap() += 1;
+            held.push(conn);
         });
         SilentServer {
-            port,
-            stop,
-            accept: Some(accept),
+            port: acceptor.port,
+            _acceptor: acceptor,
             accepted,
-        }
-    }
-}
-
-impl Drop for SilentServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
         }
     }
 }
