@@ -195,6 +195,26 @@ impl HttpServer {
     }
 }
 
+/// The headers of an HTTP request, names in lower case, up to the blank
+/// line (or the end of the input).
+fn read_headers(reader: &mut impl BufRead) -> std::io::Result<HashMap<String, String>> {
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 {
+            break;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    Ok(headers)
+}
+
 fn serve(
     conn: TcpStream,
     backend: &Path,
@@ -213,20 +233,7 @@ fn serve(
         return Ok(());
     };
     let (method, target) = (method.to_string(), target.to_string());
-    let mut headers: HashMap<String, String> = HashMap::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 {
-            break;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
+    let headers = read_headers(&mut reader)?;
     let mut body = Vec::new();
     if headers
         .get("transfer-encoding")
@@ -644,25 +651,12 @@ fn serve_trap(
             return Ok(());
         };
         let (method, target) = (method.to_string(), target.to_string());
-        let mut authorization = None;
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 {
-                break;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "authorization" => authorization = Some(v.trim().to_string()),
-                    "content-length" => length = v.trim().parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
+        let headers = read_headers(&mut reader)?;
+        let authorization = headers.get("authorization").cloned();
+        let length: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
         requests
