@@ -151,6 +151,8 @@ impl Findings {
     }
 
     fn assert_none(&self, what: &str) {
+        // A corpus that came out empty would pass without trying anything.
+        assert!(self.calls > 0, "{what}: no input was tried");
         assert!(
             self.panics.is_empty(),
             "{what}: {} of {} calls panicked:\n{}",

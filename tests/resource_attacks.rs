@@ -33,6 +33,25 @@ fn step(w: &World, bin: Bin, source: &Value, commit: &str) -> (Run, std::path::P
     (run, dir)
 }
 
+/// [`step`] with a TMPDIR of its own, returned with the directory.
+fn step_in_fresh_tmp(
+    w: &World,
+    bin: Bin,
+    source: &Value,
+    commit: &str,
+) -> (Run, std::path::PathBuf, std::path::PathBuf) {
+    let tmp = w.fresh_dir("tmp");
+    let dir = w.fresh_dir("step");
+    let req = request(w, bin, source, commit);
+    let run = w.run_env(
+        bin,
+        Some(dir.as_path()).filter(|_| !matches!(bin, Bin::Check)),
+        req.to_string().as_bytes(),
+        &[("TMPDIR", &World::s(&tmp))],
+    );
+    (run, tmp, dir)
+}
+
 /// The one line a failed step printed last.
 fn last_line(run: &Run) -> &str {
     run.stderr.trim_end().lines().last().unwrap_or("")
@@ -238,17 +257,7 @@ fn a_token_in_the_uri_is_never_shown_nor_stored() {
     // Steps that succeed: check, in (which writes DEST/.git/config), out
     // (which names the uri in its log).
     for bin in [Bin::Check, Bin::In, Bin::Out] {
-        let tmp = w.fresh_dir("tmp");
-        let dir = w.fresh_dir("step");
-        let mut cmd = w.command(
-            bin,
-            Some(dir.as_path()).filter(|_| !matches!(bin, Bin::Check)),
-        );
-        cmd.env("TMPDIR", &tmp);
-        let run = resource_support::exec(
-            cmd,
-            request(&w, bin, &source, &commit).to_string().as_bytes(),
-        );
+        let (run, tmp, dir) = step_in_fresh_tmp(&w, bin, &source, &commit);
         run.ok();
         assert_eq!(
             leaks(&run, &[&tmp, &dir], token),
@@ -281,17 +290,7 @@ fn a_token_in_the_uri_is_never_shown_nor_stored() {
         server.port
     ));
     for bin in [Bin::Check, Bin::In, Bin::Out] {
-        let tmp = w.fresh_dir("tmp");
-        let dir = w.fresh_dir("step");
-        let mut cmd = w.command(
-            bin,
-            Some(dir.as_path()).filter(|_| !matches!(bin, Bin::Check)),
-        );
-        cmd.env("TMPDIR", &tmp);
-        let run = resource_support::exec(
-            cmd,
-            request(&w, bin, &missing, &commit).to_string().as_bytes(),
-        );
+        let (run, tmp, dir) = step_in_fresh_tmp(&w, bin, &missing, &commit);
         run.assert_fails(&[&format!("http://***@127.0.0.1:{}/missing.git", server.port)]);
         assert_eq!(
             leaks(&run, &[&tmp, &dir], token),

@@ -293,14 +293,19 @@ fn a_damaged_cache_is_rebuilt() {
     assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
 
     let cache = w.tmp.join("sigtag-resource");
+    let (mut repos, mut verdicts) = (0, 0);
     for dir in std::fs::read_dir(&cache).unwrap().flatten() {
         std::fs::remove_dir_all(dir.path().join("repo.git").join("objects")).unwrap();
+        repos += 1;
         for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
             if f.file_name().to_string_lossy().starts_with("verdicts-") {
                 std::fs::write(f.path(), "garbage").unwrap();
+                verdicts += 1;
             }
         }
     }
+    // The damage was done: one cache, its objects and its verdicts.
+    assert_eq!((repos, verdicts), (1, 1), "the cache below {cache:?}");
     assert_eq!(w.check(&source, None).tags(), vec!["v1"]);
 }
 

@@ -63,6 +63,26 @@ fn signature_time(ctx: &Ctx, armored: &[u8]) -> i64 {
 }
 
 /// The object id the outer layer of `name` points at.
+/// alice's layer v1 on HEAD, made by git with gpg given `gpg_args` and
+/// dated `date` (None: when gpg signs).
+fn alice_signs_v1(ctx: &Ctx, alice: &Key, sig: &Sig, date: Option<i64>, gpg_args: &[&str]) {
+    ctx.git_tag_s_with(
+        alice,
+        &["-m", "v1 signed by alice", "v1", "HEAD"],
+        sig,
+        date,
+        gpg_args,
+    );
+}
+
+/// v1 is rejected because alice's layer, dated `dated`, was signed at
+/// another time.
+fn assert_refused_for_its_date(ctx: &Ctx, dated: i64) {
+    let signed = signature_time(ctx, &armored_block(&ctx.tag_object(&inner(ctx, "v1"))));
+    ctx.verify_one("staging", "v1")
+        .assert_rejected(&date_mismatch("alice", dated, signed));
+}
+
 fn inner(ctx: &Ctx, name: &str) -> String {
     let outer = ctx.cat_tag(name);
     outer
@@ -91,9 +111,9 @@ fn a_signature_past_its_expiration_time_counts_nothing() {
     let (alice, bob) = pair_with(&ctx, alice);
     // Made three days ago to expire a day later (so two days ago).
     let made = t0 - 3 * DAY;
-    ctx.git_tag_s_with(
+    alice_signs_v1(
+        &ctx,
         &alice,
-        &["-m", "v1 signed by alice", "v1", "HEAD"],
         &Sig::at(made),
         None,
         &["--default-sig-expire", "1d"],
@@ -276,30 +296,16 @@ fn a_layer_dated_two_days_back_is_refused() {
     let ctx = Ctx::new();
     let (alice, bob) = pair(&ctx);
     let dated = now() - 2 * DAY;
-    ctx.git_tag_s_with(
-        &alice,
-        &["-m", "v1 signed by alice", "v1", "HEAD"],
-        &Sig::default(),
-        Some(dated),
-        &[],
-    );
+    alice_signs_v1(&ctx, &alice, &Sig::default(), Some(dated), &[]);
     ctx.cosign(&bob, "v1", &Sig::default());
-    let signed = signature_time(&ctx, &armored_block(&ctx.tag_object(&inner(&ctx, "v1"))));
-    ctx.verify_one("staging", "v1")
-        .assert_rejected(&date_mismatch("alice", dated, signed));
+    assert_refused_for_its_date(&ctx, dated);
 }
 
 #[test]
 fn a_signature_half_an_hour_after_its_date_is_accepted() {
     let ctx = Ctx::new();
     let (alice, bob) = pair(&ctx);
-    ctx.git_tag_s_with(
-        &alice,
-        &["-m", "v1 signed by alice", "v1", "HEAD"],
-        &Sig::default(),
-        Some(now() - 30 * 60),
-        &[],
-    );
+    alice_signs_v1(&ctx, &alice, &Sig::default(), Some(now() - 30 * 60), &[]);
     ctx.cosign(&bob, "v1", &Sig::default());
     ctx.verify_one("staging", "v1")
         .assert_clean(&[("alice", 1), ("bob", 2)]);
@@ -310,17 +316,9 @@ fn a_signature_two_hours_after_its_date_is_refused() {
     let ctx = Ctx::new();
     let (alice, bob) = pair(&ctx);
     let dated = now() - 2 * 3600;
-    ctx.git_tag_s_with(
-        &alice,
-        &["-m", "v1 signed by alice", "v1", "HEAD"],
-        &Sig::default(),
-        Some(dated),
-        &[],
-    );
+    alice_signs_v1(&ctx, &alice, &Sig::default(), Some(dated), &[]);
     ctx.cosign(&bob, "v1", &Sig::default());
-    let signed = signature_time(&ctx, &armored_block(&ctx.tag_object(&inner(&ctx, "v1"))));
-    ctx.verify_one("staging", "v1")
-        .assert_rejected(&date_mismatch("alice", dated, signed));
+    assert_refused_for_its_date(&ctx, dated);
 }
 
 #[test]
@@ -471,13 +469,7 @@ fn in_delivers_the_signed_tree_whatever_the_origin_replaces() {
 fn a_text_mode_signature_made_through_git_is_accepted() {
     let ctx = Ctx::new();
     let (alice, bob) = pair(&ctx);
-    ctx.git_tag_s_with(
-        &alice,
-        &["-m", "v1 signed by alice", "v1", "HEAD"],
-        &Sig::default(),
-        None,
-        &["--textmode"],
-    );
+    alice_signs_v1(&ctx, &alice, &Sig::default(), None, &["--textmode"]);
     ctx.cosign(&bob, "v1", &Sig::default());
     let inner = inner(&ctx, "v1");
     // A text signature (class 0x01), and git is content with it.
@@ -498,13 +490,7 @@ fn a_text_mode_signature_made_through_git_is_accepted() {
 fn a_text_mode_signature_over_altered_bytes_is_bad() {
     let ctx = Ctx::new();
     let (alice, bob) = pair(&ctx);
-    ctx.git_tag_s_with(
-        &alice,
-        &["-m", "v1 signed by alice", "v1", "HEAD"],
-        &Sig::default(),
-        None,
-        &["--textmode"],
-    );
+    alice_signs_v1(&ctx, &alice, &Sig::default(), None, &["--textmode"]);
     let obj = String::from_utf8(ctx.tag_object("v1")).unwrap();
     let evil = obj.replace("v1 signed by alice", "v1 signed by alice, hotfix");
     let oid = ctx.write_tag_object(evil.as_bytes(), false);

@@ -649,27 +649,11 @@ impl Ctx {
     /// one non-interactively (it asks for the reason on a terminal only).
     /// Not imported.
     pub fn revocation(&self, key: &Key, reason: Revocation, at: Option<i64>) -> PathBuf {
-        let out = self.unique("rev");
         let fake = match at {
-            Some(t) => format!("--faked-system-time {t}! "),
+            Some(t) => format!("--faked-system-time {t}!"),
             None => String::new(),
         };
-        let inner = format!(
-            "gpg {fake}--command-fd 0 --pinentry-mode loopback --passphrase '' -a -o {} --gen-revoke {}",
-            out.display(),
-            key.fpr
-        );
-        let mut cmd = Command::new("script");
-        cmd.args(["-q", "-c", &inner, "/dev/null"])
-            .env("GNUPGHOME", &self.home)
-            .env("LC_ALL", "C");
-        let answers = format!("y\n{}\nrevoked by the test\n\ny\n", reason.menu());
-        let res = run_with_input(cmd, Some(answers.as_bytes()));
-        checked("gpg --gen-revoke under script", res);
-        let text = fs::read_to_string(&out)
-            .unwrap_or_else(|e| panic!("no revocation certificate at {}: {e}", out.display()));
-        assert!(text.contains("BEGIN PGP PUBLIC KEY BLOCK"), "{text}");
-        out
+        self.revocation_with(key, reason, &fake)
     }
 
     /// Imports a file into the main GNUPGHOME.

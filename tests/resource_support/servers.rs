@@ -112,49 +112,80 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// A listener on 127.0.0.1 whose thread hands every connection to a
+/// handler until it is dropped.
+struct Acceptor {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Acceptor {
+    fn start(mut handle: impl FnMut(TcpStream) + Send + 'static) -> Acceptor {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let accept = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    handle(conn);
+                }
+            }
+        });
+        Acceptor {
+            port,
+            stop,
+            accept: Some(accept),
+        }
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 /// An HTTP server on loopback that asks for basic authentication and hands
 /// every authenticated request to `git http-backend` (CGI).
 pub struct HttpServer {
     pub port: u16,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    _acceptor: Acceptor,
     /// `METHOD PATH -> STATUS` of every request, for assertions.
     pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl HttpServer {
     pub fn start(project_root: &Path, user: &str, password: &str) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
         let log = Arc::new(Mutex::new(Vec::new()));
         let backend = exec_path().join("git-http-backend");
         assert!(backend.exists(), "{} is missing", backend.display());
         let expected = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
         let root = project_root.to_path_buf();
-        let (stop2, log2, user) = (stop.clone(), log.clone(), user.to_string());
-        let accept = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (backend, root, expected, user, log) = (
-                    backend.clone(),
-                    root.clone(),
-                    expected.clone(),
-                    user.clone(),
-                    log2.clone(),
-                );
-                std::thread::spawn(move || {
-                    let _ = serve(conn, &backend, &root, &expected, &user, &log);
-                });
-            }
+        let (log2, user) = (log.clone(), user.to_string());
+        let acceptor = Acceptor::start(move |conn| {
+            let (backend, root, expected, user, log) = (
+                backend.clone(),
+                root.clone(),
+                expected.clone(),
+                user.clone(),
+                log2.clone(),
+            );
+            std::thread::spawn(move || {
+                let _ = serve(conn, &backend, &root, &expected, &user, &log);
+            });
         });
         HttpServer {
-            port,
-            stop,
-            accept: Some(accept),
+            port: acceptor.port,
+            _acceptor: acceptor,
             log,
         }
     }
@@ -164,14 +195,24 @@ impl HttpServer {
     }
 }
 
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
+/// The headers of an HTTP request, names in lower case, up to the blank
+/// line (or the end of the input).
+fn read_headers(reader: &mut impl BufRead) -> std::io::Result<HashMap<String, String>> {
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 {
+            break;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    Ok(headers)
 }
 
 fn serve(
@@ -192,20 +233,7 @@ fn serve(
         return Ok(());
     };
     let (method, target) = (method.to_string(), target.to_string());
-    let mut headers: HashMap<String, String> = HashMap::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 {
-            break;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
+    let headers = read_headers(&mut reader)?;
     let mut body = Vec::new();
     if headers
         .get("transfer-encoding")
@@ -573,34 +601,23 @@ pub type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
 /// Authorization header it carried.
 pub struct TrapServer {
     pub port: u16,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    _acceptor: Acceptor,
     pub requests: Requests,
 }
 
 impl TrapServer {
     pub fn start(trap: Trap) -> TrapServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (stop2, requests2) = (stop.clone(), requests.clone());
-        let accept = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (trap, requests) = (trap.clone(), requests2.clone());
-                std::thread::spawn(move || {
-                    let _ = serve_trap(conn, &trap, &requests);
-                });
-            }
+        let requests2 = requests.clone();
+        let acceptor = Acceptor::start(move |conn| {
+            let (trap, requests) = (trap.clone(), requests2.clone());
+            std::thread::spawn(move || {
+                let _ = serve_trap(conn, &trap, &requests);
+            });
         });
         TrapServer {
-            port,
-            stop,
-            accept: Some(accept),
+            port: acceptor.port,
+            _acceptor: acceptor,
             requests,
         }
     }
@@ -613,16 +630,6 @@ impl TrapServer {
             .iter()
             .filter_map(|(_, a)| a.clone())
             .collect()
-    }
-}
-
-impl Drop for TrapServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
-        }
     }
 }
 
@@ -644,25 +651,12 @@ fn serve_trap(
             return Ok(());
         };
         let (method, target) = (method.to_string(), target.to_string());
-        let mut authorization = None;
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 {
-                break;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "authorization" => authorization = Some(v.trim().to_string()),
-                    "content-length" => length = v.trim().parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-        }
+        let headers = read_headers(&mut reader)?;
+        let authorization = headers.get("authorization").cloned();
+        let length: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
         requests
@@ -692,47 +686,25 @@ fn serve_trap(
 /// says a word: a server that hangs.
 pub struct SilentServer {
     pub port: u16,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    _acceptor: Acceptor,
     /// How many connections it accepted.
     pub accepted: Arc<Mutex<usize>>,
 }
 
 impl SilentServer {
     pub fn start() -> SilentServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(Mutex::new(0));
-        let (stop2, accepted2) = (stop.clone(), accepted.clone());
-        let accept = std::thread::spawn(move || {
-            // Held open, unread and unanswered, until the server stops.
-            let mut held = Vec::new();
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    *accepted2.lock().unwrap() += 1;
-                    held.push(conn);
-                }
-            }
+        let accepted2 = accepted.clone();
+        // Held open, unread and unanswered, until the server stops.
+        let mut held = Vec::new();
+        let acceptor = Acceptor::start(move |conn| {
+            *accepted2.lock().unwrap() += 1;
+            held.push(conn);
         });
         SilentServer {
-            port,
-            stop,
-            accept: Some(accept),
+            port: acceptor.port,
+            _acceptor: acceptor,
             accepted,
-        }
-    }
-}
-
-impl Drop for SilentServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.accept.take() {
-            let _ = h.join();
         }
     }
 }
