@@ -338,6 +338,32 @@ fn card_list(keys: Option<&Path>) -> Result<i32> {
     Ok(0)
 }
 
+/// The repository and the trust root that judges it: the keys directory
+/// (refused when it lies inside the repository) and its policy.
+fn open_with_keys(keys: &KeysArg, repo: &RepoArg) -> Result<(KeysDir, git2::Repository, Trust)> {
+    let keys = KeysDir::new(keys.keys.as_deref());
+    let repo = open_repo(&repo.repo)?;
+    let trust = keys.load_for(&repo)?;
+    Ok((keys, repo, trust))
+}
+
+/// Judges `names` for `env` and prints the verdicts, as JSON or a line each.
+fn judge_and_print(
+    repo: &git2::Repository,
+    trust: &Trust,
+    env: &str,
+    names: &[String],
+    json: bool,
+) -> Result<Vec<Verdict>> {
+    let verdicts = Gate::for_environment(trust, env)?.judge_all(repo, names)?;
+    if json {
+        print_json(&verdicts)?;
+    } else {
+        print_lines(&verdicts)?;
+    }
+    Ok(verdicts)
+}
+
 fn print_json(verdicts: &[Verdict]) -> Result<()> {
     let text = render::json::array(verdicts).map_err(|e| Error::io(e.to_string()))?;
     let mut out = std::io::stdout().lock();
@@ -455,17 +481,9 @@ fn run(command: Command) -> Result<i32> {
             repo,
             json,
         } => {
-            let keys = KeysDir::new(keys.keys.as_deref());
-            let repo = open_repo(&repo.repo)?;
-            let trust = keys.load_for(&repo)?;
-            let gate = Gate::for_environment(&trust, &env)?;
-            let reports = gate.judge_all(&repo, &names)?;
-            if json {
-                print_json(&reports)?;
-            } else {
-                print_lines(&reports)?;
-            }
-            Ok(if reports.iter().all(|r| r.satisfied) {
+            let (_, repo, trust) = open_with_keys(&keys, &repo)?;
+            let verdicts = judge_and_print(&repo, &trust, &env, &names, json)?;
+            Ok(if verdicts.iter().all(|v| v.satisfied) {
                 0
             } else {
                 1
@@ -477,9 +495,7 @@ fn run(command: Command) -> Result<i32> {
             keys,
             repo,
         } => {
-            let keys = KeysDir::new(keys.keys.as_deref());
-            let repo = open_repo(&repo.repo)?;
-            let trust = keys.load_for(&repo)?;
+            let (keys, repo, trust) = open_with_keys(&keys, &repo)?;
             let envs: Vec<String> = match env {
                 Some(e) => {
                     trust.rule_for(&e)?;
@@ -511,10 +527,9 @@ fn run(command: Command) -> Result<i32> {
             filter,
             json,
         } => {
-            let keys = KeysDir::new(keys.keys.as_deref());
-            let repo = open_repo(&repo.repo)?;
-            let trust = keys.load_for(&repo)?;
-            let gate = Gate::for_environment(&trust, &env)?;
+            let (_, repo, trust) = open_with_keys(&keys, &repo)?;
+            // The environment is checked before any tag is listed.
+            Gate::for_environment(&trust, &env)?;
             let names: Vec<String> = chain::tag_names(&repo)?
                 .into_iter()
                 .filter(|n| {
@@ -523,12 +538,7 @@ fn run(command: Command) -> Result<i32> {
                         .is_none_or(|f| sigtag::glob::matches(f, n))
                 })
                 .collect();
-            let reports = gate.judge_all(&repo, &names)?;
-            if json {
-                print_json(&reports)?;
-            } else {
-                print_lines(&reports)?;
-            }
+            judge_and_print(&repo, &trust, &env, &names, json)?;
             Ok(0)
         }
         Command::Demo => demo::run().map(|()| 0),
