@@ -72,7 +72,7 @@ pub enum Cause {
 }
 
 /// An error with a message meant for a person.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,

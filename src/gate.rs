@@ -21,6 +21,18 @@ pub fn open_repo(dir: &Path) -> Result<Repository> {
     })
 }
 
+/// Opens the git directory of a repository already opened once, for
+/// another worker thread (a handle is not `Sync`).
+pub fn open_gitdir(gitdir: &Path) -> Result<Repository> {
+    Repository::open(gitdir).map_err(|e| {
+        Error::repo(format!(
+            "cannot open {}: {}",
+            gitdir.display(),
+            crate::error::clean(e.message())
+        ))
+    })
+}
+
 /// Refuses a keys directory that lies inside `repo`: in its work tree, its
 /// git directory, or (for a linked work tree) the repository it belongs
 /// to, after following symbolic links, or one holding an entry that leads

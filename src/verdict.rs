@@ -36,7 +36,7 @@
 //! can fail, when a worker cannot open its repository handle.
 
 use crate::chain::{self, Chain, Finding};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::object::Tagger;
 use crate::problem::Problem;
 use crate::rule::{Eval, Rule};
@@ -318,13 +318,7 @@ impl<'t> Gate<'t> {
         let chunks: Vec<Vec<Verdict>> = names
             .par_chunks(chunk)
             .map(|chunk| {
-                let repo = Repository::open(&gitdir).map_err(|e| {
-                    Error::repo(format!(
-                        "cannot open {}: {}",
-                        gitdir.display(),
-                        crate::error::clean(e.message())
-                    ))
-                })?;
+                let repo = crate::gate::open_gitdir(&gitdir)?;
                 Ok(chunk.iter().map(|n| self.judge(&repo, n)).collect())
             })
             .collect::<Result<_>>()?;

@@ -422,7 +422,7 @@ fn read_chains(gitdir: &Path, candidates: &mut [Candidate], deadline: &Deadline)
         .par_iter_mut()
         .filter(|c| c.meta.is_none())
         .try_for_each_init(
-            || Repository::open(&gitdir),
+            || crate::gate::open_gitdir(&gitdir),
             |repo, c| match repo {
                 Ok(_) if deadline.expired() => {
                     unread.fetch_add(1, Ordering::Relaxed);
@@ -445,11 +445,7 @@ fn read_chains(gitdir: &Path, candidates: &mut [Candidate], deadline: &Deadline)
                     }
                     Ok(())
                 }
-                Err(e) => Err(Error::repo(format!(
-                    "cannot open {}: {}",
-                    gitdir.display(),
-                    crate::error::clean(e.message())
-                ))),
+                Err(e) => Err(e.clone()),
             },
         )?;
     Ok(unread.into_inner())
