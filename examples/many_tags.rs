@@ -15,7 +15,7 @@
 
 use git2::{ObjectType, Oid, Repository};
 use rayon::prelude::*;
-use sigtag::object::{self, Kind, Tagger};
+use sigtag::object::{Kind, Tagger};
 use sigtag::sign::{self, SigningKey};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,10 +66,10 @@ fn main() {
                         tz: "+0000".into(),
                     };
                     let message = format!("{name} layer {}\n", l + 1);
-                    let mut bytes =
-                        object::unsigned_payload(&target, kind, &name, &tagger, &message);
                     let at = UNIX_EPOCH + Duration::from_secs(time as u64);
-                    bytes.extend_from_slice(&key.sign_detached(&bytes, at).expect("sign"));
+                    let bytes =
+                        sign::signed_layer(key, &target, kind, &name, &tagger, &message, at)
+                            .expect("sign");
                     let oid: Oid = odb.write(ObjectType::Tag, &bytes).expect("write tag");
                     target = oid.to_string();
                     kind = Kind::Tag;

@@ -67,15 +67,7 @@ fn make_layer(
 ) -> Result<Oid> {
     let at = SystemTime::now();
     let tagger = tagger_for(key, opts, at)?;
-    let mut bytes = object::unsigned_payload(&target.to_string(), kind, name, &tagger, message);
-    let sig = key.sign_detached(&bytes, at)?;
-    bytes.extend_from_slice(&sig);
-    // What we write must pass our own strict reader.
-    object::parse(&bytes).map_err(|e| {
-        Error::sign(format!(
-            "refusing to write a layer sigtag cannot read back: {e}"
-        ))
-    })?;
+    let bytes = signed_layer(key, &target.to_string(), kind, name, &tagger, message, at)?;
     let odb = repo.odb().map_err(|e| Error::repo(clean(e.message())))?;
     odb.write(ObjectType::Tag, &bytes).map_err(|e| {
         Error::repo(format!(
@@ -83,6 +75,30 @@ fn make_layer(
             clean(e.message())
         ))
     })
+}
+
+/// The bytes of one signed layer, exactly as `git tag -s` writes them: the
+/// headers, a blank line, the message, and `key`'s armored signature made
+/// at `at` over all of that. Refused unless sigtag's own strict reader
+/// reads it back.
+pub fn signed_layer(
+    key: &mut SigningKey,
+    target: &str,
+    kind: Kind,
+    name: &str,
+    tagger: &Tagger,
+    message: &str,
+    at: SystemTime,
+) -> Result<Vec<u8>> {
+    let mut bytes = object::unsigned_payload(target, kind, name, tagger, message);
+    let sig = key.sign_detached(&bytes, at)?;
+    bytes.extend_from_slice(&sig);
+    object::parse(&bytes).map_err(|e| {
+        Error::sign(format!(
+            "refusing to write a layer sigtag cannot read back: {e}"
+        ))
+    })?;
+    Ok(bytes)
 }
 
 fn valid_tag_name(name: &str) -> Result<()> {

@@ -28,7 +28,7 @@ pub mod openpgp;
 pub mod publish;
 
 pub use commit::resolve_commit;
-pub use layer::{already_signed, cosign, sign};
+pub use layer::{already_signed, cosign, sign, signed_layer};
 pub use message::{clean_message, pull_request_of};
 pub use openpgp::{load_key_file, passphrase_for, signing_key_of};
 pub use publish::{publish, publish_with};
