@@ -4,7 +4,7 @@
 #   make test-packages  deps, plus the Debian packages the tests need
 #   make build   cargo build --release
 #   make demo    narrated walk-through on generated keys and a throw-away repository
-#   make test    the test suite (cargo test --all-targets), after test-deps
+#   make test    the test suite (cargo test --all-targets), after test-deps and build
 #   make test-deps  deps, plus the virtual OpenPGP card the token tests use
 #   make lint    cargo fmt --check and cargo clippy with warnings as errors
 #   make bench   bench/list.sh: sigtag list against git verify-tag on 1000 tags
@@ -87,7 +87,9 @@ build:
 demo: deps
 	$(CARGO) run --release --bin sigtag -- demo
 
-test: test-deps
+# The image test (tests/dockerfile.rs) runs the release binary in the
+# runtime stage's root filesystem: build it first, in its own step.
+test: test-deps build
 	$(CARGO) test --all-targets
 
 lint: deps
