@@ -10,17 +10,40 @@
 //!   policy accepts SHA-1 revocations only until its cutoff; after that a
 //!   key revoked as compromised would count again. A revocation can only
 //!   take trust away, so honouring a weak one never lets anything in.
+//! - SHA-1 self-signatures made before 2023-02-01 are accepted: user ID
+//!   bindings (certifications), subkey bindings and direct-key
+//!   signatures whose hash is SHA-1 and whose creation time is before
+//!   [`SHA1_SELF_SIGNATURE_CUTOFF_EPOCH`]. Many long-lived keys are bound only
+//!   by such signatures, gpg accepts them, and sigtag never uses
+//!   third-party certifications, where SHA-1 collisions matter. The
+//!   standard policy judges a hash against its reference time (now), not
+//!   the signature's creation time, so it refuses every SHA-1
+//!   self-signature today, however old. Everything else of the standard
+//!   policy still applies to them (critical subpackets, for example); a
+//!   SHA-1 self-signature made on or after the cutoff, and any SHA-1 data
+//!   signature (a tag's own), stay refused.
 
 use openpgp::packet::{key, Packet, Signature};
 use openpgp::policy::{HashAlgoSecurity, Policy as OpenPgpPolicy, StandardPolicy};
-use openpgp::types::{AEADAlgorithm, SignatureType, SymmetricAlgorithm};
+use openpgp::types::{AEADAlgorithm, HashAlgorithm, SignatureType, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
+use std::time::{Duration, SystemTime};
+
+/// 2023-02-01T00:00:00Z: SHA-1 self-signatures made before this count.
+pub const SHA1_SELF_SIGNATURE_CUTOFF_EPOCH: u64 = 1_675_209_600;
+
+/// [`SHA1_SELF_SIGNATURE_CUTOFF_EPOCH`] as a time.
+pub fn sha1_self_signature_cutoff() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(SHA1_SELF_SIGNATURE_CUTOFF_EPOCH)
+}
 
 /// Sequoia's [`StandardPolicy`] with sigtag's exceptions (see the module
 /// documentation).
 #[derive(Debug, Clone)]
 pub struct Policy {
     standard: StandardPolicy<'static>,
+    /// The same policy with SHA-1 accepted, for the old self-signatures.
+    sha1_accepted: StandardPolicy<'static>,
 }
 
 impl Default for Policy {
@@ -38,7 +61,31 @@ impl Policy {
     /// The exceptions over a given standard policy (for example
     /// [`StandardPolicy::at`] a reference time).
     pub fn over(standard: StandardPolicy<'static>) -> Policy {
-        Policy { standard }
+        let mut sha1_accepted = standard.clone();
+        sha1_accepted.accept_hash(HashAlgorithm::SHA1);
+        Policy {
+            standard,
+            sha1_accepted,
+        }
+    }
+
+    /// Is this a SHA-1 self-signature (a user ID binding, a subkey
+    /// binding or a direct-key signature) made before
+    /// 2023-02-01?
+    pub fn is_old_sha1_self_signature(sig: &Signature) -> bool {
+        sig.hash_algo() == HashAlgorithm::SHA1
+            && matches!(
+                sig.typ(),
+                SignatureType::GenericCertification
+                    | SignatureType::PersonaCertification
+                    | SignatureType::CasualCertification
+                    | SignatureType::PositiveCertification
+                    | SignatureType::SubkeyBinding
+                    | SignatureType::DirectKey
+            )
+            && sig
+                .signature_creation_time()
+                .is_some_and(|t| t < sha1_self_signature_cutoff())
     }
 
     /// Is this a signature that can only take trust away?
@@ -56,6 +103,9 @@ impl OpenPgpPolicy for Policy {
     fn signature(&self, sig: &Signature, sec: HashAlgoSecurity) -> openpgp::Result<()> {
         if Policy::is_revocation(sig) {
             return Ok(());
+        }
+        if Policy::is_old_sha1_self_signature(sig) {
+            return self.sha1_accepted.signature(sig, sec);
         }
         self.standard.signature(sig, sec)
     }
