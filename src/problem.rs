@@ -101,9 +101,11 @@ pub enum Problem {
         signer: String,
         key: String,
     },
-    InvalidCert {
+    /// No self-signature sigtag accepts binds the key to its certificate,
+    /// at the signature's time or later.
+    Unbound {
         signer: String,
-        why: String,
+        key: String,
     },
 }
 
@@ -227,9 +229,9 @@ impl fmt::Display for Problem {
             NotSigningKey { signer, key } => {
                 write!(f, "{signer}'s key {key} is not a signing key")
             }
-            InvalidCert { signer, why } => write!(
+            Unbound { signer, key } => write!(
                 f,
-                "{signer}'s certificate is not valid when the signature was made: {why}"
+                "{signer}'s key {key} is bound to its certificate by no self-signature sigtag accepts"
             ),
         }
     }

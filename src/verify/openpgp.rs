@@ -8,6 +8,11 @@
 //! standard policy), its own expiration time, and whether the key could
 //! sign at the signature's creation time (key age, revocations judged
 //! under [`policy`], certificate and key validity, signing capability).
+//! Validity is judged under [`policy`] with the binding signatures in
+//! force at the signature's creation time, or, where the certificate
+//! holds none that old (a refreshed certificate keeps only its newest
+//! bindings), with its oldest ones, if the key validity period they give
+//! covers that time ([`valid_cert_at`]).
 //! The scheme-neutral rules (the tagger date, the signature's expiry
 //! against the clock, future dates) and their order live in
 //! [`super`].
@@ -277,29 +282,20 @@ impl Verified for OpenPgpSignature<'_> {
             return Err(p);
         }
 
-        let policy = StandardPolicy::new();
-        let vc = match cert.with_policy(&policy, created) {
-            Ok(vc) => vc,
-            Err(e) => {
-                if cert.primary_key().key().creation_time() > created {
-                    return Err(Problem::NotYetValid { signer, key });
-                }
-                return Err(Problem::InvalidCert {
-                    signer,
-                    why: crate::error::clean(&e.to_string()),
-                });
+        let policy = Policy::new();
+        let Some(vc) = valid_cert_at(cert, &policy, created) else {
+            if cert.primary_key().key().creation_time() > created {
+                return Err(Problem::NotYetValid { signer, key });
             }
+            return Err(Problem::Unbound { signer, key });
         };
-        if vc.alive().is_err() {
+        if expired_at(vc.primary_key().key_expiration_time(), created) {
             return Err(Problem::Expired { signer, key });
         }
-        let Some(ka) = vc.keys().key_handle(fpr.clone()).next() else {
-            return Err(Problem::InvalidCert {
-                signer,
-                why: format!("key {key} is not bound to the certificate at that time"),
-            });
+        let Some(ka) = valid_key_at(cert, &policy, fpr, created) else {
+            return Err(Problem::Unbound { signer, key });
         };
-        if ka.alive().is_err() {
+        if expired_at(ka.key_expiration_time(), created) {
             return Err(Problem::Expired { signer, key });
         }
         if !ka.for_signing() {
@@ -307,6 +303,69 @@ impl Verified for OpenPgpSignature<'_> {
         }
         Ok(())
     }
+}
+
+/// Has a key that expires at `expiry` (if ever) expired at `t`?
+fn expired_at(expiry: Option<SystemTime>, t: SystemTime) -> bool {
+    expiry.is_some_and(|e| e <= t)
+}
+
+/// The certificate as its primary key's binding in force at `t` says, or,
+/// where it holds no acceptable binding that old (a refreshed certificate
+/// keeps only its newest ones), as its oldest acceptable binding says.
+/// Whether the key was alive at `t` is left to the caller: the binding
+/// chosen says when the key expires. Revocations are not judged here.
+pub fn valid_cert_at<'a>(
+    cert: &'a Cert,
+    policy: &'a dyn openpgp::policy::Policy,
+    t: SystemTime,
+) -> Option<openpgp::cert::ValidCert<'a>> {
+    if let Ok(vc) = cert.with_policy(policy, t) {
+        return Some(vc);
+    }
+    let mut later: Vec<SystemTime> = cert
+        .userids()
+        .flat_map(|u| u.self_signatures())
+        .chain(cert.primary_key().self_signatures())
+        .filter_map(|sig| sig.signature_creation_time())
+        .filter(|&c| c > t)
+        .collect();
+    later.sort();
+    later.dedup();
+    later
+        .into_iter()
+        .find_map(|c| cert.with_policy(policy, c).ok())
+}
+
+/// The key `fpr` of `cert` as its binding in force at `t` says, or, where
+/// the certificate holds no acceptable binding of it that old, as its
+/// oldest acceptable binding says (see [`valid_cert_at`]).
+fn valid_key_at<'a>(
+    cert: &'a Cert,
+    policy: &'a dyn openpgp::policy::Policy,
+    fpr: &Fingerprint,
+    t: SystemTime,
+) -> Option<
+    openpgp::cert::amalgamation::key::ValidErasedKeyAmalgamation<
+        'a,
+        openpgp::packet::key::PublicParts,
+    >,
+> {
+    let mut times = vec![t];
+    if let Some(sub) = cert.keys().subkeys().key_handle(fpr.clone()).next() {
+        let mut later: Vec<SystemTime> = sub
+            .self_signatures()
+            .filter_map(|sig| sig.signature_creation_time())
+            .filter(|&c| c > t)
+            .collect();
+        later.sort();
+        later.dedup();
+        times.extend(later);
+    }
+    times.into_iter().find_map(|at| {
+        let vc = valid_cert_at(cert, policy, at)?;
+        vc.keys().key_handle(fpr.clone()).next()
+    })
 }
 
 /// Hard revocations (compromised, unspecified, or no reason) of the

@@ -94,12 +94,19 @@ impl Default for NewKey<'_> {
 /// `gpg --quick-gen-key UID ALGO sign EXPIRY` in `home`; returns the new
 /// key's fingerprint (upper case) from the KEY_CREATED status line.
 pub fn gen_key(home: &Path, uid: &str, spec: &NewKey) -> String {
-    let mut args: Vec<String> = vec![
+    gen_key_with(home, uid, spec, &[])
+}
+
+/// Like [`gen_key`], with `extra` gpg options (for example
+/// `--cert-digest-algo SHA1`) before the command.
+pub fn gen_key_with(home: &Path, uid: &str, spec: &NewKey, extra: &[&str]) -> String {
+    let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    args.extend::<Vec<String>>(vec![
         "--status-fd".into(),
         "1".into(),
         "--passphrase".into(),
         spec.passphrase.into(),
-    ];
+    ]);
     if let Some(t) = spec.created {
         args.push("--faked-system-time".into());
         args.push(format!("{t}!"));

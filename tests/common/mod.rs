@@ -893,3 +893,77 @@ impl Ctx {
         cmd
     }
 }
+
+impl Ctx {
+    /// A signing key made by `gpg EXTRA... --quick-gen-key` (for example
+    /// with `--cert-digest-algo SHA1`), created at `created`.
+    pub fn key_made_with(&self, name: &str, created: i64, expiry: &str, extra: &[&str]) -> Key {
+        let spec = gpg::NewKey {
+            expiry,
+            created: Some(created),
+            ..gpg::NewKey::default()
+        };
+        Key {
+            name: name.to_string(),
+            fpr: gpg::gen_key_with(&self.home, &gpg::uid(name), &spec, extra),
+        }
+    }
+
+    /// The certificates of `exports` imported one after the other into a
+    /// fresh GNUPGHOME and exported again: gpg merges their signatures,
+    /// so the result holds every binding any of them held.
+    pub fn merged_export(&self, key: &Key, exports: &[&[u8]]) -> Vec<u8> {
+        let home = self.unique("merge");
+        gpg::create_home(&home);
+        self.homes.borrow_mut().push(home.clone());
+        for (i, data) in exports.iter().enumerate() {
+            let file = home.join(format!("part{i}.asc"));
+            fs::write(&file, data).unwrap();
+            gpg::import(&home, &file);
+        }
+        gpg::export_public(&home, &key.fpr)
+    }
+
+    /// The fingerprint of `key`'s newest subkey, from `--with-colons`.
+    pub fn newest_subkey(&self, key: &Key) -> String {
+        let listing = String::from_utf8(self.gpg(&["--with-colons", "--list-keys", &key.fpr]))
+            .expect("gpg listing is UTF-8");
+        let mut after_sub = false;
+        let mut found = None;
+        for line in listing.lines() {
+            if line.starts_with("sub:") {
+                after_sub = true;
+            } else if after_sub && line.starts_with("fpr:") {
+                found = line.split(':').nth(9).map(str::to_string);
+                after_sub = false;
+            }
+        }
+        found.unwrap_or_else(|| panic!("no subkey in {listing}"))
+    }
+
+    /// How many signature packets of class `sigclass` (e.g. `0x13`,
+    /// `0x18`) a certificate holds, by `gpg --list-packets`.
+    pub fn count_sigclass(&self, cert: &[u8], sigclass: &str) -> usize {
+        let file = self.unique("cert");
+        fs::write(&file, cert).unwrap();
+        let packets =
+            String::from_utf8_lossy(&self.gpg(&["--list-packets", file.to_str().unwrap()]))
+                .into_owned();
+        packets.matches(&format!("sigclass {sigclass}")).count()
+    }
+
+    /// The digest algorithms (`digest algo N`) of a certificate's or
+    /// signature's packets, by `gpg --list-packets`.
+    pub fn digest_algos(&self, data: &[u8]) -> Vec<u32> {
+        let file = self.unique("pkts");
+        fs::write(&file, data).unwrap();
+        let packets =
+            String::from_utf8_lossy(&self.gpg(&["--list-packets", file.to_str().unwrap()]))
+                .into_owned();
+        packets
+            .split("digest algo ")
+            .skip(1)
+            .filter_map(|rest| rest.split(',').next()?.trim().parse().ok())
+            .collect()
+    }
+}
