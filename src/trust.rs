@@ -185,6 +185,9 @@ impl Trust {
                 )));
             }
             let keys = Keys::parse(&src.origin, &src.bytes)?;
+            for cert in keys.openpgp() {
+                crate::keys::openpgp::check_usable(&src.origin, &src.name, cert)?;
+            }
             signers.push(Signer {
                 name: src.name,
                 keys,

@@ -1,7 +1,7 @@
 //! Certificates the way long-lived keys really are (DESIGN §2): bound by
 //! SHA-1 self-signatures from before 2023, refreshed with
-//! `gpg --quick-set-expire` after they signed. Each case is built with
-//! real gpg.
+//! `gpg --quick-set-expire` after they signed, and certificates no
+//! signature could ever count under. Each case is built with real gpg.
 
 mod common;
 
@@ -9,6 +9,8 @@ use common::*;
 
 /// 2021-01-01T00:00:00Z
 const IN_2021: i64 = 1_609_459_200;
+/// 2024-01-01T00:00:00Z
+const IN_2024: i64 = 1_704_067_200;
 /// `digest algo 2` in `gpg --list-packets`.
 const SHA1: u32 = 2;
 
@@ -28,6 +30,15 @@ fn sha1_bound_alice(ctx: &Ctx, created: i64) -> Key {
     ctx.trust(&alice);
     alice_alone(ctx);
     alice
+}
+
+/// `sigtag verify v1 --env staging` with the test's keys and repository.
+fn verify_run(ctx: &Ctx) -> Run {
+    let keys = Ctx::path_str(&ctx.keys);
+    let repo = Ctx::path_str(&ctx.repo);
+    ctx.sigtag(&[
+        "verify", "v1", "--env", "staging", "--keys", &keys, "--repo", &repo, "--json",
+    ])
 }
 
 /// The armored signature block of the tag object `rev`.
@@ -63,6 +74,88 @@ fn sha1_data_signature_still_does_not_count() {
     assert_eq!(
         r.problems(),
         problems(&[(Some(1), "signature by alice uses SHA1, which is too weak")])
+    );
+}
+
+#[test]
+fn sha1_bound_key_from_after_2023_is_a_configuration_error() {
+    let ctx = Ctx::new();
+    let alice = sha1_bound_alice(&ctx, IN_2024);
+    ctx.sign(&alice, "v1", "HEAD", &Sig::default());
+    let run = verify_run(&ctx);
+    run.assert_error(&[]);
+    let fpr = &alice.fpr;
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "sigtag: {}: alice's certificate {fpr} is bound only by SHA-1 self-signatures made \
+             since 2023-02-01, which sigtag refuses, so none of its signatures can count; its \
+             holder runs gpg --cert-digest-algo SHA256 --quick-set-expire {fpr} 2y and exports \
+             it again",
+            ctx.keys.join("alice.asc").display()
+        )
+    );
+
+    // The fix the sentence names works, and keeps the earlier signature.
+    ctx.gpg(&[
+        "--passphrase",
+        "",
+        "--cert-digest-algo",
+        "SHA256",
+        "--quick-set-expire",
+        fpr,
+        "2y",
+    ]);
+    ctx.trust(&alice);
+    ctx.verify_one("staging", "v1")
+        .assert_clean(&[("alice", 1)]);
+}
+
+#[test]
+fn certificate_without_a_signing_key_is_a_configuration_error() {
+    let ctx = Ctx::new();
+    let alice = ctx.key("alice");
+    // A primary key that can only certify, and no subkey.
+    let carol = Key {
+        name: "carol".into(),
+        fpr: String::new(),
+    };
+    let out = String::from_utf8(ctx.gpg(&[
+        "--status-fd",
+        "1",
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        &carol.uid(),
+        "ed25519",
+        "cert",
+        "never",
+    ]))
+    .unwrap();
+    let fpr = out
+        .lines()
+        .find_map(|l| l.strip_prefix("[GNUPG:] KEY_CREATED "))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .unwrap()
+        .to_uppercase();
+    let carol = Key { fpr, ..carol };
+    ctx.trust(&alice);
+    ctx.trust(&carol);
+    ctx.policy(
+        "[groups]\nhumans = [\"alice\", \"carol\"]\n\n[environments.staging]\nrequire = \"1 of humans\"\n",
+    );
+    ctx.sign(&alice, "v1", "HEAD", &Sig::default());
+    let run = verify_run(&ctx);
+    run.assert_error(&[]);
+    let fpr = &carol.fpr;
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "sigtag: {}: carol's certificate {fpr} holds no key that can sign, so none of its \
+             signatures can count; its holder adds one with gpg --quick-add-key {fpr} ed25519 \
+             sign 2y and exports it again",
+            ctx.keys.join("carol.asc").display()
+        )
     );
 }
 

@@ -8,11 +8,15 @@
 
 use super::{HoldsKeys, Keys, MAX_CERTS_PER_SIGNER};
 use crate::error::{Error, Result};
+use crate::verify::openpgp::policy::{sha1_self_signature_cutoff, Policy};
 use openpgp::cert::CertParser;
+use openpgp::packet::Signature;
 use openpgp::parse::Parse;
+use openpgp::types::HashAlgorithm;
 use openpgp::{Cert, Fingerprint, KeyID};
 use sequoia_openpgp as openpgp;
 use std::collections::HashMap;
+use std::time::SystemTime;
 
 /// The certificates of a signer file; `origin` names it in messages.
 pub(super) fn parse_certs(origin: &str, bytes: &[u8]) -> Result<Vec<Cert>> {
@@ -42,6 +46,58 @@ pub(super) fn parse_certs(origin: &str, bytes: &[u8]) -> Result<Vec<Cert>> {
         return Err(not_cert("no certificate found".into()));
     }
     Ok(certs)
+}
+
+/// Refuses a certificate no signature could ever count under: one with no
+/// self-signature sigtag's policy accepts, at any time, or with no key
+/// that can sign. `origin` names the file, `signer` its signer.
+pub fn check_usable(origin: &str, signer: &str, cert: &Cert) -> Result<()> {
+    let policy = Policy::new();
+    let fpr = cert.fingerprint().to_hex();
+    let primary_sigs: Vec<&Signature> = cert
+        .userids()
+        .flat_map(|u| u.self_signatures())
+        .chain(cert.primary_key().self_signatures())
+        .collect();
+    let mut times: Vec<SystemTime> = primary_sigs
+        .iter()
+        .copied()
+        .chain(cert.keys().subkeys().flat_map(|k| k.self_signatures()))
+        .filter_map(|sig| sig.signature_creation_time())
+        .collect();
+    times.sort();
+    times.dedup();
+    let valid: Vec<_> = times
+        .iter()
+        .filter_map(|&t| cert.with_policy(&policy, t).ok())
+        .collect();
+    if valid.is_empty() {
+        let cutoff = sha1_self_signature_cutoff();
+        let sha1_only = !primary_sigs.is_empty()
+            && primary_sigs.iter().all(|sig| {
+                sig.hash_algo() == HashAlgorithm::SHA1
+                    && sig.signature_creation_time().is_some_and(|t| t >= cutoff)
+            });
+        let cause = if sha1_only {
+            "is bound only by SHA-1 self-signatures made since 2023-02-01, which sigtag refuses"
+        } else {
+            "holds no self-signature that sigtag's policy accepts"
+        };
+        return Err(Error::config(format!(
+            "{origin}: {signer}'s certificate {fpr} {cause}, so none of its signatures can count; \
+             its holder runs gpg --cert-digest-algo SHA256 --quick-set-expire {fpr} 2y and exports it again"
+        )));
+    }
+    if !valid
+        .iter()
+        .any(|vc| vc.keys().for_signing().next().is_some())
+    {
+        return Err(Error::config(format!(
+            "{origin}: {signer}'s certificate {fpr} holds no key that can sign, so none of its signatures can count; \
+             its holder adds one with gpg --quick-add-key {fpr} ed25519 sign 2y and exports it again"
+        )));
+    }
+    Ok(())
 }
 
 /// Which signer's certificate holds a key with a given key ID: signer and
