@@ -193,6 +193,63 @@ mod tests {
         );
     }
 
+    /// A SHA-1 self-signature of type `typ` made at `at` by a fresh key.
+    fn sha1_self_signature(typ: SignatureType, at: SystemTime) -> Signature {
+        let (cert, _) = CertBuilder::general_purpose(Some("alice <alice@example.org>"))
+            .set_creation_time(t(1_577_836_800)) // 2020-01-01
+            .generate()
+            .unwrap();
+        let mut primary = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        // The policy looks at the signature, not at what it binds: a
+        // signature over an empty hash is enough.
+        let hash = HashAlgorithm::SHA1.context().unwrap().for_signature(4);
+        let sig = SignatureBuilder::new(typ)
+            .set_hash_algo(HashAlgorithm::SHA1)
+            .set_signature_creation_time(at)
+            .unwrap()
+            .sign_hash(&mut primary, hash)
+            .unwrap();
+        assert_eq!(sig.hash_algo(), HashAlgorithm::SHA1);
+        sig
+    }
+
+    #[test]
+    fn sha1_self_signatures_count_only_before_2023_02_01() {
+        let ours = Policy::new();
+        let standard = StandardPolicy::new();
+        let before = t(SHA1_SELF_SIGNATURE_CUTOFF_EPOCH - 1);
+        let at_cutoff = t(SHA1_SELF_SIGNATURE_CUTOFF_EPOCH);
+        for typ in [
+            SignatureType::PositiveCertification,
+            SignatureType::GenericCertification,
+            SignatureType::SubkeyBinding,
+            SignatureType::DirectKey,
+        ] {
+            for sec in [
+                HashAlgoSecurity::SecondPreImageResistance,
+                HashAlgoSecurity::CollisionResistance,
+            ] {
+                let old = sha1_self_signature(typ, before);
+                assert!(standard.signature(&old, sec).is_err(), "{typ}");
+                assert!(ours.signature(&old, sec).is_ok(), "{typ} {sec:?}");
+                let new = sha1_self_signature(typ, at_cutoff);
+                assert!(ours.signature(&new, sec).is_err(), "{typ} {sec:?}");
+            }
+        }
+        // Not a self-signature type: still refused, however old.
+        let old_binary = sha1_self_signature(SignatureType::Binary, before);
+        assert!(ours
+            .signature(&old_binary, HashAlgoSecurity::CollisionResistance)
+            .is_err());
+    }
+
     #[test]
     fn sha1_data_signatures_are_still_refused() {
         let (cert, _) = CertBuilder::general_purpose(Some("alice <alice@example.org>"))
