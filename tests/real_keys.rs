@@ -331,3 +331,21 @@ fn compromised_revocation_taints_old_signatures_after_a_refresh() {
         )])
     );
 }
+
+#[test]
+fn sha1_bound_key_from_before_2023_signs_with_sigtag() {
+    // The signing side reads the certificate under the same policy as the
+    // verifying side: a key gpg made in 2021 with SHA-1 bindings signs.
+    let ctx = Ctx::new();
+    let alice = sha1_bound_alice(&ctx, IN_2021);
+    let key = ctx.secret_key_file(&alice);
+    let keys = Ctx::path_str(&ctx.keys);
+    let repo = Ctx::path_str(&ctx.repo);
+    let key = Ctx::path_str(&key);
+    let run = ctx.sigtag(&[
+        "sign", "v1", "--key", &key, "--keys", &keys, "--repo", &repo,
+    ]);
+    ok(&run);
+    ctx.verify_one("staging", "v1")
+        .assert_clean(&[("alice", 1)]);
+}

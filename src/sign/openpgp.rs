@@ -17,7 +17,6 @@ use crate::object::SignatureBlock;
 use crate::verify::openpgp::{read_signatures, verifies};
 use openpgp::crypto::{Password, Signer as _};
 use openpgp::parse::Parse;
-use openpgp::policy::StandardPolicy;
 use openpgp::serialize::stream::{Armorer, Message, Signer};
 use openpgp::types::HashAlgorithm;
 use openpgp::Cert;
@@ -53,7 +52,7 @@ impl OpenPgpKey {
 
     /// `Name <email>` of the certificate's primary user ID.
     pub fn ident(&self) -> Result<String> {
-        let policy = StandardPolicy::new();
+        let policy = crate::policy::Policy::new();
         let uid = self
             .cert
             .with_policy(&policy, None)
@@ -175,7 +174,7 @@ pub fn load_key_file(path: &Path) -> Result<SigningKey> {
 /// Picks the signing-capable secret key of a certificate, decrypting it if
 /// needed.
 pub fn signing_key_of(cert: Cert, shown: &str) -> Result<SigningKey> {
-    let policy = StandardPolicy::new();
+    let policy = crate::policy::Policy::new();
     let vc = cert.with_policy(&policy, None).map_err(|e| {
         Error::sign(format!(
             "the key in {shown} is not usable: {}",
@@ -234,7 +233,7 @@ pub fn secret_key(text: &str, field: &str) -> Result<SigningKey> {
     check_secret_key(text, field)?;
     let cert = Cert::from_bytes(text.as_bytes())
         .map_err(|_| Error::config(format!("{field} is not an OpenPGP key")))?;
-    let policy = StandardPolicy::new();
+    let policy = crate::policy::Policy::new();
     let usable: Vec<bool> = cert
         .with_policy(&policy, None)
         .map(|vc| {

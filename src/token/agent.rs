@@ -21,7 +21,6 @@ use crate::trust::Trust;
 use openpgp::crypto::mpi;
 use openpgp::packet::key::{PublicParts, UnspecifiedRole};
 use openpgp::packet::Key;
-use openpgp::policy::StandardPolicy;
 use openpgp::types::HashAlgorithm;
 use openpgp::KeyHandle;
 use sequoia_gpg_agent as gpg_agent;
@@ -171,7 +170,7 @@ pub fn signing_key(
             fprs.join(", ")
         )));
     };
-    let policy = StandardPolicy::new();
+    let policy = crate::policy::Policy::new();
     let mut pair = agent.keypair(&key).map_err(agent_error)?.with_cert(
         &cert.with_policy(&policy, None).map_err(|e| {
             Error::sign(format!(

@@ -18,7 +18,6 @@ use openpgp::cert::amalgamation::ValidAmalgamation as _;
 use openpgp::crypto::mpi;
 use openpgp::packet::key::{PublicParts, UnspecifiedRole};
 use openpgp::packet::Key;
-use openpgp::policy::StandardPolicy;
 use openpgp::types::{HashAlgorithm, RevocationStatus};
 use openpgp::{Cert, Fingerprint, KeyHandle, KeyID};
 use sequoia_openpgp as openpgp;
@@ -52,7 +51,7 @@ pub fn owner_of<'t>(trust: &'t Trust, fpr: &Fingerprint) -> Option<(&'t Signer, 
 /// Is key `fpr` of `cert` able to make a signature that counts now? The
 /// reason if not.
 pub fn usable_for_signing(cert: &Cert, fpr: &Fingerprint) -> std::result::Result<(), String> {
-    let policy = StandardPolicy::new();
+    let policy = crate::policy::Policy::new();
     let now = SystemTime::now();
     let vc = cert
         .with_policy(&policy, now)
@@ -225,7 +224,7 @@ pub fn signing_keys(
     cert: &Cert,
     only: Option<&KeyHandle>,
 ) -> Vec<Key<PublicParts, UnspecifiedRole>> {
-    let policy = StandardPolicy::new();
+    let policy = crate::policy::Policy::new();
     let Ok(vc) = cert.with_policy(&policy, None) else {
         return Vec::new();
     };
