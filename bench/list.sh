@@ -68,15 +68,19 @@ chmod 700 "$GNUPGHOME"
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 
 # --- the signing key -------------------------------------------------------
+# Tag i is dated i minutes after a start N+2 minutes ago and signed at its
+# date (a layer's date must agree with its signature); the key is a day
+# older than the first tag.
+START_EPOCH="$(($(date +%s) - 60 * (N + 2)))"
 UID_ALICE="Alice Example <alice@example.org>"
 gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+  --faked-system-time "$((START_EPOCH - 86400))!" \
   --quick-gen-key "$UID_ALICE" ed25519 sign never 2>/dev/null
 FPR="$(gpg --batch --quiet --with-colons --list-keys "$UID_ALICE" 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')"
 [ -n "$FPR" ] || { echo "bench: gpg did not create a key" >&2; exit 2; }
 
 # --- N commits, in one fast-import stream -----------------------------------
 log "building a repository with $N signed tags in $TMP"
-START_EPOCH=1767225600 # 2026-01-01T00:00:00Z; commit and tag i are i minutes later
 git init -q -b main "$R"
 awk -v n="$N" -v t0="$START_EPOCH" 'BEGIN {
   for (i = 1; i <= n; i++) {
@@ -99,14 +103,15 @@ done <"$W/marks"
 
 # One gpg per tag, as `git tag -s` does; run as many at once as there are cores.
 JOBS="$(nproc 2>/dev/null || echo 2)"
-export FPR W
+export FPR W START_EPOCH
 # shellcheck disable=SC2016 # expanded by the inner shell
 seq 1 "$N" | xargs -P "$JOBS" -n 50 sh -c '
   for i in "$@"; do
     gpg --batch --quiet --yes --lock-never --no-auto-check-trustdb \
       --pinentry-mode loopback --passphrase "" \
+      --ignore-time-conflict --faked-system-time "$((START_EPOCH + 60 * i))!" \
       --local-user "$FPR" --detach-sign --armor \
-      -o "$W/$i.sig" "$W/$i.payload" || exit 255
+      -o "$W/$i.sig" "$W/$i.payload" 2>>"$W/gpg.log" || { cat "$W/gpg.log" >&2; exit 255; }
     cat "$W/$i.payload" "$W/$i.sig" >"$W/$i.tag"
   done
 ' sh
