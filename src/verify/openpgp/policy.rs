@@ -143,6 +143,17 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(epoch)
     }
 
+    /// The primary key of a freshly generated `cert`, ready to sign.
+    fn primary_signer(cert: &Cert) -> openpgp::crypto::KeyPair {
+        cert.primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap()
+    }
+
     /// A certificate made in 2024 and hard-revoked (compromised) in 2025
     /// by a SHA-1 revocation signature.
     fn sha1_revoked() -> Cert {
@@ -150,14 +161,7 @@ mod tests {
             .set_creation_time(t(1_704_067_200)) // 2024-01-01
             .generate()
             .unwrap();
-        let mut primary = cert
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .unwrap()
-            .into_keypair()
-            .unwrap();
+        let mut primary = primary_signer(&cert);
         // What CertRevocationBuilder makes, with SHA-1 as the hash.
         let rev = SignatureBuilder::new(SignatureType::KeyRevocation)
             .set_hash_algo(HashAlgorithm::SHA1)
@@ -199,14 +203,7 @@ mod tests {
             .set_creation_time(t(1_577_836_800)) // 2020-01-01
             .generate()
             .unwrap();
-        let mut primary = cert
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .unwrap()
-            .into_keypair()
-            .unwrap();
+        let mut primary = primary_signer(&cert);
         // The policy looks at the signature, not at what it binds: a
         // signature over an empty hash is enough.
         let hash = HashAlgorithm::SHA1.context().unwrap().for_signature(4);
