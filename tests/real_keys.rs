@@ -349,3 +349,50 @@ fn sha1_bound_key_from_before_2023_signs_with_sigtag() {
     ctx.verify_one("staging", "v1")
         .assert_clean(&[("alice", 1)]);
 }
+
+/// git.git's shape: a signing subkey whose binding embeds a SHA-1
+/// back-signature (the subkey's consent to be bound) made before 2023.
+/// The back-signature is a self-signature like the binding around it, so
+/// the subkey's tags count.
+#[test]
+fn signing_subkey_with_a_sha1_back_signature_from_before_2023_counts() {
+    let ctx = Ctx::new();
+    // RSA: gpg makes no SHA-1 signature with an EdDSA key.
+    let alice = ctx.gen_key_full("alice", "rsa2048", "never", Some(IN_2021));
+    let at = format!("{}!", IN_2021 + 60);
+    ctx.gpg(&[
+        "--passphrase",
+        "",
+        "--faked-system-time",
+        &at,
+        "--allow-weak-digest-algos",
+        "--allow-weak-key-signatures",
+        "--cert-digest-algo",
+        "SHA1",
+        "--quick-add-key",
+        &alice.fpr,
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
+    let sub = ctx.newest_subkey(&alice);
+    let cert = ctx.export_pub_from(&ctx.home, &alice);
+    let packets = ctx.list_packets(&cert);
+    assert!(
+        packets.contains("class 0x19, algo 1, digest algo 2"),
+        "the subkey's back-signature is SHA-1:\n{packets}"
+    );
+    ctx.trust(&alice);
+    alice_alone(&ctx);
+    let by_sub = Key {
+        name: "alice".into(),
+        fpr: format!("{sub}!"),
+    };
+    ctx.sign(&by_sub, "v1", "HEAD", &Sig::default());
+    assert!(!ctx
+        .digest_algos(&signature_block(&ctx, "v1"))
+        .contains(&SHA1));
+    let r = ctx.verify_one("staging", "v1");
+    r.assert_clean(&[("alice", 1)]);
+    assert_eq!(r.signer_entries()[0]["fingerprint"].as_str(), Some(&*sub));
+}

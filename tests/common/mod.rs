@@ -944,23 +944,22 @@ impl Ctx {
     /// How many signature packets of class `sigclass` (e.g. `0x13`,
     /// `0x18`) a certificate holds, by `gpg --list-packets`.
     pub fn count_sigclass(&self, cert: &[u8], sigclass: &str) -> usize {
-        let file = self.unique("cert");
-        fs::write(&file, cert).unwrap();
-        let packets =
-            String::from_utf8_lossy(&self.gpg(&["--list-packets", file.to_str().unwrap()]))
-                .into_owned();
-        packets.matches(&format!("sigclass {sigclass}")).count()
+        self.list_packets(cert)
+            .matches(&format!("sigclass {sigclass}"))
+            .count()
+    }
+
+    /// `gpg --list-packets` of `data`.
+    pub fn list_packets(&self, data: &[u8]) -> String {
+        let file = self.unique("pkts");
+        fs::write(&file, data).unwrap();
+        String::from_utf8_lossy(&self.gpg(&["--list-packets", file.to_str().unwrap()])).into_owned()
     }
 
     /// The digest algorithms (`digest algo N`) of a certificate's or
     /// signature's packets, by `gpg --list-packets`.
     pub fn digest_algos(&self, data: &[u8]) -> Vec<u32> {
-        let file = self.unique("pkts");
-        fs::write(&file, data).unwrap();
-        let packets =
-            String::from_utf8_lossy(&self.gpg(&["--list-packets", file.to_str().unwrap()]))
-                .into_owned();
-        packets
+        self.list_packets(data)
             .split("digest algo ")
             .skip(1)
             .filter_map(|rest| rest.split(',').next()?.trim().parse().ok())

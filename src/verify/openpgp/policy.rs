@@ -11,8 +11,9 @@
 //!   key revoked as compromised would count again. A revocation can only
 //!   take trust away, so honouring a weak one never lets anything in.
 //! - SHA-1 self-signatures made before 2023-02-01 are accepted: user ID
-//!   bindings (certifications), subkey bindings and direct-key
-//!   signatures whose hash is SHA-1 and whose creation time is before
+//!   bindings (certifications), subkey bindings, the back-signatures
+//!   (primary key bindings) that signing subkeys embed in them, and
+//!   direct-key signatures whose hash is SHA-1 and whose creation time is before
 //!   [`SHA1_SELF_SIGNATURE_CUTOFF_EPOCH`]. Many long-lived keys are bound only
 //!   by such signatures, gpg accepts them, and sigtag never uses
 //!   third-party certifications, where SHA-1 collisions matter. The
@@ -70,8 +71,8 @@ impl Policy {
     }
 
     /// Is this a SHA-1 self-signature (a user ID binding, a subkey
-    /// binding or a direct-key signature) made before
-    /// 2023-02-01?
+    /// binding, a signing subkey's back-signature or a direct-key
+    /// signature) made before 2023-02-01?
     pub fn is_old_sha1_self_signature(sig: &Signature) -> bool {
         sig.hash_algo() == HashAlgorithm::SHA1
             && matches!(
@@ -81,6 +82,7 @@ impl Policy {
                     | SignatureType::CasualCertification
                     | SignatureType::PositiveCertification
                     | SignatureType::SubkeyBinding
+                    | SignatureType::PrimaryKeyBinding
                     | SignatureType::DirectKey
             )
             && sig
@@ -227,6 +229,7 @@ mod tests {
             SignatureType::PositiveCertification,
             SignatureType::GenericCertification,
             SignatureType::SubkeyBinding,
+            SignatureType::PrimaryKeyBinding,
             SignatureType::DirectKey,
         ] {
             for sec in [
