@@ -530,7 +530,7 @@ fn cosign_env_takes_the_rule_from_the_policy() {
     assert_says(
         &cosign(&["--env", "staging"]),
         1,
-        "refusing to co-sign v1: it does not meet \"2 of humans\" yet, it needs 1 of humans",
+        "refusing to co-sign v1: it does not meet \"2 of humans\" yet: needs 1 more of humans other than alice",
     );
     assert_says(
         &cosign(&["--env", "qa"]),

@@ -145,7 +145,7 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
         .map_err(|e| Error::repo(format!("cannot check out {commit}: {}", clean(e.message()))))?;
 
     write_files(&repo, &verdict, tag, &commit)?;
-    log(&render::line::line(&verdict));
+    log(&super::verdict_line(&verdict));
 
     let mut metadata: Metadata = vec![
         metadata_entry("tag", tag),
