@@ -162,6 +162,25 @@ impl Verdict {
         all
     }
 
+    /// Is this tag no sigtag chain at all: a lightweight tag, or an
+    /// annotated tag none of whose layers carries a signature? (A
+    /// project's tags from before it used sigtag.) Such a tag is refused
+    /// like any other; the resource counts these apart.
+    pub fn not_a_chain(&self) -> bool {
+        match &self.rejection {
+            Some(f) => matches!(f.problem, Problem::Lightweight(_)),
+            None => {
+                !self.layers.is_empty()
+                    && self.layers.iter().all(|l| {
+                        !l.signatures.is_empty()
+                            && l.signatures
+                                .iter()
+                                .all(|s| *s == Signature::Fails(Problem::Unsigned))
+                    })
+            }
+        }
+    }
+
     /// The evaluation of a rule that does not hold on a tag that is not
     /// rejected: what is short. `None` when the tag is satisfied or
     /// rejected.
