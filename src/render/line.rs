@@ -4,7 +4,7 @@
 //! the same in `sigtag verify` and `list`, in a refusal of `sigtag cosign
 //! --require`, and in the resource's logs and metadata:
 //!
-//! - [`line`]: the command line's verdict, with a pointer to `sigtag
+//! - [`line()`]: the command line's verdict, with a pointer to `sigtag
 //!   explain` when some signature did not count;
 //! - [`line_for`]: the same line for a rule named otherwise (the resource
 //!   names its rule, quoted);
@@ -43,7 +43,7 @@ pub fn line(verdict: &Verdict) -> String {
     out
 }
 
-/// [`line`] for a rule named `whom` ("prod", or a quoted rule), without
+/// [`line()`] for a rule named `whom` ("prod", or a quoted rule), without
 /// the pointer to `sigtag explain`:
 ///
 /// - `v1.4.0: yes for prod (alice, bob)`

@@ -15,7 +15,12 @@
 //! pair the cache had not seen), with why: older than the given version,
 //! not the latest on a first check, or withheld because the version cannot
 //! be placed. At most [`MAX_NAMED`] tags are named; the summary line counts
-//! them all. [`select`] decides all of this without any I/O.
+//! them all, and its numbers add up to the tags seen. Tags that are no
+//! sigtag chain (lightweight, or annotated with no signed layer: a
+//! project's tags from before sigtag) are never returned, never verified
+//! and never named one by one: one line counts them, every check. Refusals
+//! are worded by [`crate::render::line`], like every verdict.
+//! [`select`] decides all of this without any I/O.
 //!
 //! Reading a chain is cheap, verifying its signatures is not, so only the
 //! tags that can be in the answer are verified: with a version, those not

@@ -5,6 +5,11 @@
 //! compare-and-swap: when the tag changed on the remote meanwhile (another
 //! pipeline or a person co-signed), the newer chain is fetched and the
 //! layer is made again on top of it, so no signature is ever lost.
+//!
+//! The output never takes the source's rule for met: the chain as pushed
+//! (or as found, when nothing was added) is judged again by the source's
+//! rule, and the log and metadata say whether it holds and, if not, what
+//! it still needs.
 
 use super::cache::temp_root;
 use super::request::{self, deny_unknown, opt_string, Request, Version};
