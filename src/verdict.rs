@@ -501,6 +501,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_tag_with_no_signature_anywhere_is_no_chain() {
+        let trust = trust();
+        let gate = Gate::for_environment(&trust, "staging").unwrap();
+        let unsigned = || LayerCheck {
+            number: 0,
+            outcomes: vec![Outcome::Fails(Problem::Unsigned)],
+        };
+        let numbered = |n: usize, c: LayerCheck| LayerCheck { number: n, ..c };
+        let v = gate.verdict(
+            &chain(2),
+            &[numbered(1, unsigned()), numbered(2, unsigned())],
+        );
+        assert!(v.not_a_chain() && !v.satisfied);
+        // One signature anywhere, counted or not, makes it a chain.
+        let signed = LayerCheck {
+            number: 2,
+            outcomes: vec![Outcome::Fails(Problem::UnknownKey("CC".into()))],
+        };
+        let v = gate.verdict(&chain(2), &[numbered(1, unsigned()), signed]);
+        assert!(!v.not_a_chain());
+        let lightweight = |problem: Problem| Chain {
+            layers: Vec::new(),
+            commit: None,
+            findings: vec![Finding {
+                layer: None,
+                problem,
+            }],
+            ..chain(0)
+        };
+        let v = gate.judge_chain(&lightweight(Problem::Lightweight(
+            crate::object::Kind::Commit,
+        )));
+        assert!(v.not_a_chain());
+        let v = gate.judge_chain(&lightweight(Problem::NotFound("v1".into())));
+        assert!(
+            !v.not_a_chain(),
+            "a missing tag is refused, not counted apart"
+        );
+    }
+
     fn bad_problem(signer: &str) -> Problem {
         Problem::BadSignature {
             signer: signer.into(),
