@@ -79,8 +79,8 @@ pub const MAX_RETURNED: usize = 1024;
 /// remote before giving up.
 pub const MAX_PUT_ATTEMPTS: usize = 5;
 
-/// The most problems a refusal in the resource's log names; `sigtag
-/// explain` shows all.
+/// The most reasons a one-line verdict names for the signatures that did
+/// not count; the rest are counted, and `sigtag explain` shows all.
 pub const MAX_NOT_COUNTED: usize = 3;
 
 /// The shortest secret the log hides: shorter strings are too common in

@@ -162,6 +162,25 @@ impl Verdict {
         all
     }
 
+    /// Is this tag no sigtag chain at all: a lightweight tag, or an
+    /// annotated tag none of whose layers carries a signature? (A
+    /// project's tags from before it used sigtag.) Such a tag is refused
+    /// like any other; the resource counts these apart.
+    pub fn not_a_chain(&self) -> bool {
+        match &self.rejection {
+            Some(f) => matches!(f.problem, Problem::Lightweight(_)),
+            None => {
+                !self.layers.is_empty()
+                    && self.layers.iter().all(|l| {
+                        !l.signatures.is_empty()
+                            && l.signatures
+                                .iter()
+                                .all(|s| *s == Signature::Fails(Problem::Unsigned))
+                    })
+            }
+        }
+    }
+
     /// The evaluation of a rule that does not hold on a tag that is not
     /// rejected: what is short. `None` when the tag is satisfied or
     /// rejected.
@@ -479,6 +498,47 @@ mod tests {
                 (Some(1), &Problem::TrailingData),
                 (Some(2), &bad_problem("bob"))
             ]
+        );
+    }
+
+    #[test]
+    fn a_tag_with_no_signature_anywhere_is_no_chain() {
+        let trust = trust();
+        let gate = Gate::for_environment(&trust, "staging").unwrap();
+        let unsigned = || LayerCheck {
+            number: 0,
+            outcomes: vec![Outcome::Fails(Problem::Unsigned)],
+        };
+        let numbered = |n: usize, c: LayerCheck| LayerCheck { number: n, ..c };
+        let v = gate.verdict(
+            &chain(2),
+            &[numbered(1, unsigned()), numbered(2, unsigned())],
+        );
+        assert!(v.not_a_chain() && !v.satisfied);
+        // One signature anywhere, counted or not, makes it a chain.
+        let signed = LayerCheck {
+            number: 2,
+            outcomes: vec![Outcome::Fails(Problem::UnknownKey("CC".into()))],
+        };
+        let v = gate.verdict(&chain(2), &[numbered(1, unsigned()), signed]);
+        assert!(!v.not_a_chain());
+        let lightweight = |problem: Problem| Chain {
+            layers: Vec::new(),
+            commit: None,
+            findings: vec![Finding {
+                layer: None,
+                problem,
+            }],
+            ..chain(0)
+        };
+        let v = gate.judge_chain(&lightweight(Problem::Lightweight(
+            crate::object::Kind::Commit,
+        )));
+        assert!(v.not_a_chain());
+        let v = gate.judge_chain(&lightweight(Problem::NotFound("v1".into())));
+        assert!(
+            !v.not_a_chain(),
+            "a missing tag is refused, not counted apart"
         );
     }
 

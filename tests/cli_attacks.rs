@@ -530,7 +530,7 @@ fn cosign_env_takes_the_rule_from_the_policy() {
     assert_says(
         &cosign(&["--env", "staging"]),
         1,
-        "refusing to co-sign v1: it does not meet \"2 of humans\" yet, it needs 1 of humans",
+        "refusing to co-sign v1: it does not meet \"2 of humans\" yet: needs 1 more of humans other than alice",
     );
     assert_says(
         &cosign(&["--env", "qa"]),
@@ -555,6 +555,27 @@ fn cosign_env_takes_the_rule_from_the_policy() {
     );
     let r = ctx.verify_one("prod", "v1");
     r.assert_clean(&[("alice", 1), ("bob", 2), ("staging2", 3)]);
+
+    // The refusal names the signatures that did not count, as a verdict
+    // line does: here one by a key in nobody's file.
+    ctx.chain("v2", &[&w.alice, &w.mallory]);
+    let run = sigtag_in(
+        ctx,
+        &ctx.root,
+        &[
+            "cosign", "v2", "--key", &file, "--keys", &keys, "--repo", &repo, "--env", "staging",
+        ],
+        None,
+    );
+    assert_says(
+        &run,
+        1,
+        &format!(
+            "refusing to co-sign v2: it does not meet \"2 of humans\" yet: needs 1 more of humans \
+             other than alice; 1 signature not counted: signed by a key nobody trusts: {}…",
+            &w.mallory.fpr[..8]
+        ),
+    );
 }
 
 #[test]

@@ -130,30 +130,32 @@ fn a_tag_that_never_satisfies_never_appears() {
     w.srv(&["tag", "v4", &c3]);
     let source = w.standard_source(&w.file_uri(), "2 of humans");
 
-    for _ in 0..2 {
+    // The second check has v1's verdict from the cache.
+    for (verified, cached) in [(2, 0), (1, 1)] {
         let run = w.check(&source, Some(("v1", &c1)));
         assert_eq!(run.versions(), vec![("v1".to_string(), c1.clone())]);
-        for (tag, reason) in [
-            ("v2", "needs 1 more of humans other than alice"),
-            ("v3", "rejected: layer is named \"test-1\", not \"v3\""),
-            (
-                "v4",
-                "rejected: lightweight tag: it points at a commit, not at a signed tag object",
-            ),
-        ] {
-            let line = format!("skipping {tag}: ");
-            assert_eq!(
-                run.stderr.matches(&line).count(),
-                1,
-                "{tag} is named once: {}",
-                run.stderr
-            );
-            assert!(
-                run.stderr.contains(reason),
-                "{tag}'s reason {reason:?} is on stderr: {}",
-                run.stderr
-            );
-        }
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "sigtag: skipping v2: does not meet \"2 of humans\": needs 1 more of humans \
+                     other than alice; 1 signature not counted: signed by a key nobody trusts: {}…",
+                    &m.fpr[..8]
+                )
+                .as_str(),
+                "sigtag: skipping v3: rejected: layer is named \"test-1\", not \"v3\"",
+                // A lightweight tag is no sigtag chain: counted, not refused.
+                "sigtag: 1 tag is not a sigtag chain (lightweight or unsigned): v4; it is never returned",
+                format!(
+                    "sigtag: 4 tags: {verified} verified now, {cached} from the cache; 1 version for \
+                     \"2 of humans\", 3 not returned (1 not a sigtag chain, 2 refused)"
+                )
+                .as_str(),
+            ],
+            "{}",
+            run.stderr
+        );
     }
 }
 
@@ -421,8 +423,7 @@ fn a_cached_verdict_ends_when_its_signature_expires() {
     assert_eq!(skip.len(), 1, "{}", run.stderr);
     assert!(
         skip[0].starts_with("sigtag: skipping v1: does not meet \"1 of humans\": needs ")
-            && skip[0].contains("; not counted: layer 1: ")
-            && skip[0].contains("expire"),
+            && skip[0].contains("; 1 signature not counted: signature by alice expired at "),
         "the log names why: {}",
         run.stderr
     );
@@ -443,8 +444,10 @@ fn the_log_names_at_most_fifty_tags_then_counts() {
     let w = World::new();
     let (a, b) = (w.key("alice"), w.key("bob"));
     let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], now() - 100);
+    // v1's chain under 55 other names: each refused for its name.
+    let outer = w.tag_object("v1");
     for i in 0..55 {
-        w.srv(&["tag", &format!("lt-{i:02}"), &c1]);
+        w.srv(&["update-ref", &format!("refs/tags/lt-{i:02}"), &outer]);
     }
     let source = w.standard_source(&w.file_uri(), "2 of humans");
     let run = w.check(&source, None);
@@ -462,5 +465,94 @@ fn the_log_names_at_most_fifty_tags_then_counts() {
             "sigtag: ... and 5 more",
             "sigtag: 56 tags: 1 verified now, 0 from the cache; 1 version for \"2 of humans\", 55 not returned (55 refused)",
         ]
+    );
+}
+
+/// The numbers of a check's summary line add up: the versions returned
+/// and every reason a tag was not returned make the number of tags seen.
+fn assert_summary_adds_up(summary: &str) {
+    let body = summary.strip_prefix("sigtag: ").unwrap_or(summary);
+    let number = |text: &str| -> usize {
+        text.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number in {text:?} of {summary:?}"))
+    };
+    let (total, rest) = body.split_once(':').unwrap();
+    let (_, returned) = rest.split_once("; ").unwrap();
+    let (versions, not_returned) = returned.split_once(", ").unwrap();
+    let (count, why) = match not_returned.split_once(" (") {
+        Some((count, why)) => (count, why.trim_end_matches(')')),
+        None => (not_returned, ""),
+    };
+    let parts: usize = why.split(", ").filter(|p| !p.is_empty()).map(number).sum();
+    assert_eq!(number(count), parts, "{summary}");
+    assert_eq!(number(versions) + number(count), number(total), "{summary}");
+}
+
+#[test]
+fn tags_from_before_sigtag_are_counted_in_one_line() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let c0 = w.commit("app", "0\n", "zero");
+    // A project's history: 40 plain lightweight tags and 2 unsigned
+    // annotated ones, made with git alone.
+    for i in 1..=40 {
+        w.srv(&["tag", &format!("v0.{i}"), &c0]);
+    }
+    for i in [41, 42] {
+        w.srv(&["tag", "-a", "-m", "old release", &format!("v0.{i}"), &c0]);
+    }
+    let t = now() - 1000;
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], t);
+    let c2 = w.release("v2", "app", "2\n", "two", &[&a, &b], t + 100);
+    w.release("v3", "app", "3\n", "three", &[&a], t + 200);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let legacy = "sigtag: 42 tags are not sigtag chains (lightweight or unsigned): \
+                  v0.1, v0.2, v0.3 and 39 more; they are never returned";
+    let refused = "sigtag: skipping v3: does not meet \"2 of humans\": \
+                   needs 1 more of humans other than alice";
+
+    let run = w.check(&source, Some(("v1", &c1)));
+    assert_eq!(
+        run.versions(),
+        vec![
+            ("v1".to_string(), c1.clone()),
+            ("v2".to_string(), c2.clone())
+        ]
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let summary = "sigtag: 45 tags: 3 verified now, 0 from the cache; 2 versions for \
+                   \"2 of humans\", 43 not returned (42 not sigtag chains, 1 refused)";
+    assert_eq!(lines, [refused, legacy, summary], "{}", run.stderr);
+    assert_summary_adds_up(summary);
+
+    // Every check says it once more, in one line, and still adds up.
+    let run = w.check(&source, Some(("v2", &c2)));
+    assert_eq!(run.versions(), vec![("v2".to_string(), c2)]);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let summary = "sigtag: 45 tags: 1 verified now, 2 from the cache; 1 version for \
+                   \"2 of humans\", 44 not returned (42 not sigtag chains, 1 refused, 1 older than v2)";
+    assert_eq!(lines, [refused, legacy, summary], "{}", run.stderr);
+    assert_summary_adds_up(summary);
+
+    // A first check in a fresh container: the same count.
+    let run = w.check_in_fresh_container(&source, None);
+    assert_eq!(run.tags(), vec!["v2"]);
+    let summary = resource_support::summary_line(&run.stderr);
+    assert!(
+        summary.ends_with("(42 not sigtag chains, 1 refused, 1 not the latest)"),
+        "{}",
+        run.stderr
+    );
+    assert_summary_adds_up(summary);
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("v0."))
+            .collect::<Vec<_>>(),
+        [legacy],
+        "no legacy tag is named on its own: {}",
+        run.stderr
     );
 }

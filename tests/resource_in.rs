@@ -33,6 +33,12 @@ fn in_checks_out_the_commit_and_writes_the_report() {
     let dest = w.fresh_dir("get");
 
     let run = w.get(&source, "v1.4.0", &c2, &dest);
+    // The log names the rule the tag was judged by, as every message of
+    // the resource does.
+    assert_eq!(
+        run.stderr,
+        "sigtag: v1.4.0: yes for \"2 of humans\" (alice, bob)\n"
+    );
     let (version, metadata) = output_parts(&run.ok());
     assert_eq!(version, ("v1.4.0".to_string(), c2.clone()));
     let meta = |name: &str| -> Vec<String> {
@@ -103,15 +109,36 @@ fn in_refuses_a_tag_that_no_longer_satisfies() {
     let source = w.standard_source(&w.file_uri(), "2 of humans and 1 of pipelines");
     let dest = w.fresh_dir("get");
     let run = w.get(&source, "v1", &c1, &dest);
-    run.assert_fails(&["v1", "needs 1 of pipelines"]);
+    run.assert_fails(&[]);
+    assert_eq!(
+        run.stderr.trim_end().lines().last(),
+        Some(
+            "sigtag: tag v1 is not a valid version any more: \
+             does not meet \"2 of humans and 1 of pipelines\": needs 1 of pipelines"
+        )
+    );
     assert_empty(&dest);
 
-    // bob's key is no longer trusted.
+    // bob's key is no longer trusted: the refusal says so.
     let mut source = w.standard_source(&w.file_uri(), "2 of humans");
     source["signers"]["bob"] = json!(w.cert(&w.key("carol")));
     let dest = w.fresh_dir("get");
     let run = w.get(&source, "v1", &c1, &dest);
-    run.assert_fails(&["v1", "needs 1 more of humans other than alice"]);
+    run.assert_fails(&[]);
+    assert_eq!(
+        run.stderr.trim_end().lines().last(),
+        Some(
+            format!(
+                "sigtag: tag v1 is not a valid version any more: does not meet \"2 of humans\": \
+                 needs 1 more of humans other than alice; \
+                 1 signature not counted: signed by a key nobody trusts: {}…",
+                &b.fpr[..8]
+            )
+            .as_str()
+        ),
+        "{}",
+        run.stderr
+    );
     assert_empty(&dest);
 }
 

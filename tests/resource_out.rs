@@ -31,6 +31,23 @@ fn out_counter_signs_once_and_the_implicit_get_passes() {
     assert!(metadata
         .iter()
         .any(|(n, v)| n == "co-signed by" && v.contains(&s.fpr)));
+    let verdict = "v1: yes for \"2 of humans\" (alice, bob, staging)";
+    for entry in [
+        ("rule", "2 of humans"),
+        ("rule met", "yes"),
+        ("verdict", verdict),
+    ] {
+        assert!(
+            metadata.contains(&(entry.0.to_string(), entry.1.to_string())),
+            "{entry:?} in {metadata:?}"
+        );
+    }
+    assert_eq!(
+        run.stderr.lines().last(),
+        Some(format!("sigtag: {verdict}").as_str()),
+        "{}",
+        run.stderr
+    );
     assert_eq!(w.layers("v1"), 3);
     assert_eq!(w.tag_commit("v1"), c1);
 
@@ -92,6 +109,77 @@ fn out_counter_signs_once_and_the_implicit_get_passes() {
 }
 
 #[test]
+fn out_says_when_its_layer_still_leaves_the_rule_unmet() {
+    let w = World::new();
+    let (a, c, s) = (w.key("alice"), w.key("carol"), w.key("staging"));
+    // alice, and carol whom the source does not trust.
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &c], now() - 100);
+    let source = w.standard_source(&w.file_uri(), "2 of humans");
+    let sources = w.fresh_dir("put");
+
+    // params.require lets the pipeline sign; its signature is no human's.
+    let run = w.put(
+        &source,
+        json!({"tag": "v1", "signing_key": w.secret(&s), "require": "1 of humans"}),
+        &sources,
+    );
+    let (version, metadata) = output_parts(&run.ok());
+    assert_eq!(version, ("v1".to_string(), c1.clone()));
+    assert_eq!(w.layers("v1"), 3, "the layer was pushed");
+    let verdict = format!(
+        "v1: no for \"2 of humans\": needs 1 more of humans other than alice; \
+         1 signature not counted: signed by a key nobody trusts: {}…",
+        &c.fpr[..8]
+    );
+    let entry = |n: &str, v: &str| (n.to_string(), v.to_string());
+    assert_eq!(
+        metadata,
+        vec![
+            entry("tag", "v1"),
+            entry("commit", &c1),
+            entry(
+                "co-signed by",
+                &format!("staging <staging@example.org>, key {}", s.fpr)
+            ),
+            entry("added layer", "3"),
+            entry("layers", "3"),
+            entry("required before signing", "1 of humans"),
+            entry("rule", "2 of humans"),
+            entry("rule met", "no"),
+            entry("verdict", &verdict),
+        ]
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            format!(
+                "sigtag: co-signed v1 with {} as layer 3 and pushed it to {}",
+                s.fpr,
+                w.file_uri()
+            ),
+            format!("sigtag: {verdict}"),
+        ],
+        "{}",
+        run.stderr
+    );
+
+    // Signing again changes nothing, and says the same of the rule.
+    let run = w.put(
+        &source,
+        json!({"tag": "v1", "signing_key": w.secret(&s), "require": "1 of humans"}),
+        &sources,
+    );
+    let (_, metadata) = output_parts(&run.ok());
+    assert!(metadata.contains(&entry("rule met", "no")), "{metadata:?}");
+    assert!(
+        metadata.contains(&entry("verdict", &verdict)),
+        "{metadata:?}"
+    );
+    assert_eq!(w.layers("v1"), 3);
+}
+
+#[test]
 fn out_refuses_a_chain_that_does_not_meet_require_yet() {
     let w = World::new();
     let (a, s) = (w.key("alice"), w.key("staging"));
@@ -105,7 +193,9 @@ fn out_refuses_a_chain_that_does_not_meet_require_yet() {
         json!({"tag": "v1", "signing_key": w.secret(&s)}),
         &sources,
     );
-    run.assert_fails(&["refusing to co-sign v1", "2 of humans", "1 of humans"]);
+    run.assert_fails(&[
+        "refusing to co-sign v1: it does not meet \"2 of humans\" yet: needs 1 more of humans other than alice",
+    ]);
     assert_eq!(w.tag_object("v1"), outer);
 
     // params.require replaces the source's rule for the put.

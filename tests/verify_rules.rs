@@ -861,6 +861,59 @@ fn human_verify_output() {
 }
 
 #[test]
+fn human_verify_output_names_what_did_not_count() {
+    let ctx = Ctx::new();
+    let (alice, bob, _) = team(&ctx);
+    // mallory's key is in nobody's file.
+    let mallory = ctx.key("mallory");
+    ctx.chain("stranger", &[&alice, &bob, &mallory]);
+    ctx.chain("twice", &[&alice, &mallory, &mallory]);
+    let keys = Ctx::path_str(&ctx.keys);
+    let repo = Ctx::path_str(&ctx.repo);
+    let nobody = format!("signed by a key nobody trusts: {}…", &mallory.fpr[..8]);
+    let verify = |env: &str| {
+        ctx.sigtag(&[
+            "verify", "stranger", "twice", "--env", env, "--keys", &keys, "--repo", &repo,
+        ])
+    };
+
+    let run = verify("prod");
+    assert_eq!(run.code, 1, "{run:?}");
+    let prod = [
+        format!(
+            "stranger: no for prod: needs 1 of pipelines; 1 signature not counted: {nobody}; \
+             see sigtag explain stranger"
+        ),
+        format!(
+            "twice: no for prod: needs 1 more of humans other than alice and 1 of pipelines; \
+             2 signatures not counted: {nobody} (×2); see sigtag explain twice"
+        ),
+    ];
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), prod, "{run:?}");
+
+    // A yes names them too.
+    let run = verify("staging");
+    let staging = [
+        format!(
+            "stranger: yes for staging (alice, bob); 1 signature not counted: {nobody}; \
+             see sigtag explain stranger"
+        ),
+        format!(
+            "twice: no for staging: needs 1 more of humans other than alice; \
+             2 signatures not counted: {nobody} (×2); see sigtag explain twice"
+        ),
+    ];
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), staging, "{run:?}");
+
+    // list words every tag the same way.
+    let run = ctx.sigtag(&["list", "--env", "staging", "--keys", &keys, "--repo", &repo]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut lines: Vec<&str> = run.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(lines, staging, "{run:?}");
+}
+
+#[test]
 fn explain_names_what_is_missing() {
     let ctx = Ctx::new();
     let (alice, _, _) = team(&ctx);

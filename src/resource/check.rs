@@ -15,7 +15,12 @@
 //! pair the cache had not seen), with why: older than the given version,
 //! not the latest on a first check, or withheld because the version cannot
 //! be placed. At most [`MAX_NAMED`] tags are named; the summary line counts
-//! them all. [`select`] decides all of this without any I/O.
+//! them all, and its numbers add up to the tags seen. Tags that are no
+//! sigtag chain (lightweight, or annotated with no signed layer: a
+//! project's tags from before sigtag) are never returned, never verified
+//! and never named one by one: one line counts them, every check. Refusals
+//! are worded by [`crate::render::line`], like every verdict.
+//! [`select`] decides all of this without any I/O.
 //!
 //! Reading a chain is cheap, verifying its signatures is not, so only the
 //! tags that can be in the answer are verified: with a version, those not
@@ -36,11 +41,12 @@
 
 use super::cache::{Cache, Chained, Seen, Verdict};
 use super::request::{Request, Source, Version, ENVIRONMENT};
-use super::select::{capped, date, select, summary, Given, Status, Step, Tag};
+use super::select::{capped, date, not_chains_line, select, summary, Given, Status, Step, Tag};
 use super::{log, refused_reason};
 use crate::chain::{self, Chain};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::MAX_NAMED;
+use crate::object::SignatureBlock;
 use crate::problem::Problem;
 use crate::remote;
 use crate::verdict::Gate;
@@ -64,6 +70,10 @@ struct Candidate {
     /// Why the chain is rejected, when reading it found a structural
     /// problem. The chain itself is not kept.
     rejection: Option<Problem>,
+    /// Reading it found an annotated tag none of whose layers is signed:
+    /// no sigtag chain. Such a tag stays out of the chain index, so every
+    /// check reads it again (one object) and counts it as such.
+    unsigned: bool,
 }
 
 impl Candidate {
@@ -180,6 +190,7 @@ fn answer(
     let unread = read_chains(repo.path(), &mut candidates, deadline)?;
     let indexed: HashMap<&String, &Chained> = candidates
         .iter()
+        .filter(|c| !c.unsigned)
         .filter_map(|c| Some((c.outer.as_ref()?, c.meta.as_ref()?)))
         .collect();
     if indexed.len() != index.len() || indexed.keys().any(|o| !index.contains_key(*o)) {
@@ -201,6 +212,8 @@ fn answer(
             name: c.name.clone(),
             placed: c.meta.as_ref().map(|m| (m.commit.clone(), m.created)),
             status: match (&c.rejection, &c.meta, &c.verdict) {
+                (Some(Problem::Lightweight(_)), _, _) => Status::NotChain,
+                _ if c.unsigned => Status::NotChain,
                 (Some(problem), _, _) => Status::Refused(format!("rejected: {problem}")),
                 (None, None, _) => {
                     Status::Refused("rejected: its chain names no commit or no date".into())
@@ -234,6 +247,7 @@ fn answer(
         for (&i, (_, outcome)) in todo.iter().zip(judge.all(&refs)) {
             let status = match outcome {
                 Outcome::Satisfied => Status::Satisfies,
+                Outcome::NotChain => Status::NotChain,
                 Outcome::Refused(reason) => Status::Refused(reason),
                 Outcome::NotReached => {
                     late += 1;
@@ -316,6 +330,9 @@ fn answer(
     for line in capped(&chosen.skipped, MAX_NAMED) {
         log(&line);
     }
+    if let Some(line) = not_chains_line(&chosen) {
+        log(&line);
+    }
     let cached = candidates.iter().filter(|c| c.verdict.is_some()).count();
     log(&summary(
         candidates.len(),
@@ -333,6 +350,8 @@ fn answer(
 /// What verifying one chain found.
 enum Outcome {
     Satisfied,
+    /// No sigtag chain: lightweight, or no layer signed.
+    NotChain,
     /// Refused, with the reason for the log.
     Refused(String),
     /// The time ran out before it was verified.
@@ -387,6 +406,7 @@ impl<'s> Judge<'s> {
                             }
                             Outcome::Satisfied
                         }
+                        _ if verdict.not_a_chain() => Outcome::NotChain,
                         _ => Outcome::Refused(refused_reason(&verdict)),
                     }
                 },
@@ -394,6 +414,16 @@ impl<'s> Judge<'s> {
             .collect();
         todo.iter().copied().zip(results).collect()
     }
+}
+
+/// Is `chain` an annotated tag none of whose layers carries a signature
+/// block (a tag made before sigtag, with plain `git tag -a`)?
+fn unsigned(chain: &Chain) -> bool {
+    !chain.layers.is_empty()
+        && chain
+            .layers
+            .iter()
+            .all(|l| l.object.signature == SignatureBlock::None)
 }
 
 /// The chain of a tag whose repository cannot be opened: rejected.
@@ -430,6 +460,7 @@ fn read_chains(gitdir: &Path, candidates: &mut [Candidate], deadline: &Deadline)
                 }
                 Ok(repo) => {
                     let chain = chain::read(repo, &c.name);
+                    c.unsigned = chain.rejection().is_none() && unsigned(&chain);
                     match chain.rejection() {
                         Some(f) => c.rejection = Some(f.problem.clone()),
                         None => {
@@ -532,6 +563,7 @@ fn list_tags(
             verdict,
             meta,
             rejection: None,
+            unsigned: false,
         });
     }
     Ok(out)

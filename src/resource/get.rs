@@ -14,6 +14,10 @@
 //!
 //! `.git/sigtag` appears last, in one rename, and a failed `in` removes
 //! everything it wrote: a destination never looks complete when it is not.
+//!
+//! The log and a refusal name the rule the tag was judged by, quoted (a
+//! resource has no environment name): `v1.4.0: yes for "2 of humans"
+//! (alice, bob)`.
 
 use super::request::{self, deny_unknown, Request, Version};
 use super::{log, metadata_entry, refused_reason, Metadata, Output};
@@ -145,7 +149,7 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
         .map_err(|e| Error::repo(format!("cannot check out {commit}: {}", clean(e.message()))))?;
 
     write_files(&repo, &verdict, tag, &commit)?;
-    log(&render::line::line(&verdict));
+    log(&super::verdict_line(&verdict));
 
     let mut metadata: Metadata = vec![
         metadata_entry("tag", tag),

@@ -128,44 +128,30 @@ pub fn prepare_network(source: &Source, limit: std::time::Duration) {
     crate::remote::limit_network_waits(limit);
 }
 
-/// Why a tag is not a version, for the log: the rejection, or what the rule
-/// still needs and why signatures that are there did not count (a signature
-/// past its expiration time, a key nobody trusts, an unsigned layer).
-pub fn refused_reason(verdict: &Verdict) -> String {
-    match &verdict.rejection {
-        Some(why) => format!("rejected: {}", why.problem),
-        None => format!(
-            "does not meet \"{}\": needs {}{}",
-            verdict.rule,
-            crate::render::line::needs(verdict)
-                .as_deref()
-                .unwrap_or("more signatures"),
-            not_counted(verdict)
-        ),
-    }
+/// How the resource names the rule a verdict was judged against: the rule
+/// itself, quoted (`"2 of humans"`). A resource has no environment name;
+/// every message of `check`, `in` and `out` names its rule this way.
+pub fn rule_label(verdict: &Verdict) -> String {
+    format!("\"{}\"", verdict.rule)
 }
 
-use crate::limits::MAX_NOT_COUNTED;
+/// The one-line verdict for the resource's logs and metadata
+/// ([`crate::render::line::line_for`] with [`rule_label`]):
+/// `v1.4.0: yes for "2 of humans" (alice, bob)`.
+pub fn verdict_line(verdict: &Verdict) -> String {
+    crate::render::line::line_for(verdict, &rule_label(verdict))
+}
 
-/// "; not counted: layer 1: ...; layer 2: ..." for the problems of a verdict
-/// that is not rejected, or nothing when it has none.
-fn not_counted(verdict: &Verdict) -> String {
-    let problems = verdict.problems();
-    if problems.is_empty() {
-        return String::new();
+/// Why a tag is not a version, for the log: the rejection, or what the rule
+/// still needs and why signatures that are there did not count
+/// ([`crate::render::line::reason`]): `does not meet "2 of humans": needs 1
+/// more of humans other than alice; 1 signature not counted: ...`.
+pub fn refused_reason(verdict: &Verdict) -> String {
+    let why = crate::render::line::reason(verdict).unwrap_or_default();
+    match &verdict.rejection {
+        Some(_) => why,
+        None => format!("does not meet {}: {why}", rule_label(verdict)),
     }
-    let mut parts: Vec<String> = problems
-        .iter()
-        .take(MAX_NOT_COUNTED)
-        .map(|(layer, p)| match layer {
-            Some(layer) => format!("layer {layer}: {p}"),
-            None => p.to_string(),
-        })
-        .collect();
-    if problems.len() > MAX_NOT_COUNTED {
-        parts.push(format!("and {} more", problems.len() - MAX_NOT_COUNTED));
-    }
-    format!("; not counted: {}", parts.join("; "))
 }
 
 /// `check`: the request on stdin, versions on stdout.

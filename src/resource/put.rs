@@ -5,6 +5,11 @@
 //! compare-and-swap: when the tag changed on the remote meanwhile (another
 //! pipeline or a person co-signed), the newer chain is fetched and the
 //! layer is made again on top of it, so no signature is ever lost.
+//!
+//! The output never takes the source's rule for met: the chain as pushed
+//! (or as found, when nothing was added) is judged again by the source's
+//! rule, and the log and metadata say whether it holds and, if not, what
+//! it still needs.
 
 use super::cache::temp_root;
 use super::request::{self, deny_unknown, opt_string, Request, Version};
@@ -15,6 +20,7 @@ use crate::message::BUILD_VARS;
 use crate::remote;
 use crate::rule::Rule;
 use crate::sign::{self, LayerOptions, Signed, SigningKey};
+use crate::verdict::{Gate, Verdict};
 use git2::Repository;
 use std::path::{Component, Path};
 
@@ -116,11 +122,13 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                     "{tag} already carries a signature by {} (layer {layer}); nothing to do",
                     key.fingerprint().to_hex()
                 ));
+                let after = judge(&request, &chain);
                 return Ok(output(
                     &tag,
                     &commit,
                     &key,
                     &rule,
+                    &after,
                     chain.layers.len(),
                     *layer,
                     false,
@@ -136,7 +144,12 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                     key.fingerprint().to_hex(),
                     source.shown_uri()
                 ));
-                return Ok(output(&tag, &commit, &key, &rule, layers, layers, true));
+                // What the source's rule says of the chain just pushed,
+                // judged again rather than assumed.
+                let after = judge(&request, &chain::read(&repo, &tag));
+                return Ok(output(
+                    &tag, &commit, &key, &rule, &after, layers, layers, true,
+                ));
             }
             Err(e) if e.kind() == ErrorKind::Remote => {
                 // Did someone else move the tag? Then sign again on top of
@@ -313,11 +326,25 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
     text
 }
 
+/// The source's rule judged on `chain`, logged as one line.
+fn judge(request: &Request, chain: &chain::Chain) -> Verdict {
+    let source = &request.source;
+    let verdict =
+        Gate::new(&source.trust, request::ENVIRONMENT, source.rule.clone()).judge_chain(chain);
+    log(&super::verdict_line(&verdict));
+    verdict
+}
+
+/// The output of a put: the version, who co-signed and where, the rule
+/// required before signing, and whether the source's rule is met now
+/// (`after`, judged on the chain as it is on the remote).
+#[allow(clippy::too_many_arguments)]
 fn output(
     tag: &str,
     commit: &str,
     key: &SigningKey,
     rule: &Rule,
+    after: &Verdict,
     layers: usize,
     layer: usize,
     added: bool,
@@ -345,6 +372,9 @@ fn output(
             ),
             metadata_entry("layers", &layers.to_string()),
             metadata_entry("required before signing", &rule.to_string()),
+            metadata_entry("rule", &after.rule.to_string()),
+            metadata_entry("rule met", if after.satisfied { "yes" } else { "no" }),
+            metadata_entry("verdict", &super::verdict_line(after)),
         ],
     }
 }

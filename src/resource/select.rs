@@ -11,7 +11,10 @@
 //!   chain that is refused now;
 //! - a version that cannot be placed gives no version at all;
 //! - every tag is either returned or counted under why it is not, and the
-//!   tags named in the log are the refused ones and the new ones.
+//!   tags named in the log are the refused ones and the new ones;
+//! - tags that are no sigtag chain at all (lightweight, or annotated and
+//!   unsigned: a project's tags from before sigtag) are never returned and
+//!   never named one by one: one line counts them ([`not_chains_line`]).
 
 use super::request::Version;
 
@@ -43,6 +46,9 @@ pub(super) enum Status {
     Satisfies,
     /// Not a version, with the reason the log gives.
     Refused(String),
+    /// No sigtag chain at all: a lightweight tag, or an annotated tag none
+    /// of whose layers is signed. Never a version; counted, not named.
+    NotChain,
 }
 
 /// One tag, as [`select`] sees it.
@@ -95,13 +101,33 @@ pub(super) struct Chosen {
     /// One line for each tag not returned that the log names: every
     /// refused tag, and the others when they are new.
     pub(super) skipped: Vec<String>,
-    /// Tags not returned, by why: refused, older than the given version,
-    /// not the latest (a first check), withheld (the given version cannot
-    /// be placed).
+    /// Tags not returned, by why: no sigtag chain (their names), refused, older than the given version, not the latest (a
+    /// first check), withheld (the given version cannot be placed).
+    pub(super) not_chains: Vec<String>,
     pub(super) refused: usize,
     pub(super) older: usize,
     pub(super) not_latest: usize,
     pub(super) withheld: usize,
+}
+
+impl Chosen {
+    /// Counts a tag that is not returned because it is refused (naming it
+    /// with its reason) or no sigtag chain; `false` for any other tag,
+    /// which the caller counts under its own why.
+    fn refused_or_not_chain(&mut self, t: &Tag) -> bool {
+        match &t.status {
+            Status::Refused(reason) => {
+                self.refused += 1;
+                self.skipped.push(skipping(t, reason));
+                true
+            }
+            Status::NotChain => {
+                self.not_chains.push(t.name.clone());
+                true
+            }
+            Status::Unknown | Status::Satisfies => false,
+        }
+    }
 }
 
 /// Chooses the versions to return. Pure: it sees the tags with what is
@@ -168,10 +194,7 @@ pub(super) fn first_check(tags: &[Tag], order: &[usize], batch: usize) -> Step {
         let Some(t) = tags.get(i).filter(|_| Some(i) != latest) else {
             continue;
         };
-        if let Status::Refused(reason) = &t.status {
-            chosen.refused += 1;
-            chosen.skipped.push(skipping(t, reason));
-        } else {
+        if !chosen.refused_or_not_chain(t) {
             chosen.not_latest += 1;
             if t.new {
                 chosen.skipped.push(skipping(
@@ -252,10 +275,7 @@ pub(super) fn from_version(tags: &[Tag], order: &[usize], g: &Given, rule: &str)
         let Some(t) = tags.get(i).filter(|_| !chosen.versions.contains(&i)) else {
             continue;
         };
-        if let Status::Refused(reason) = &t.status {
-            chosen.refused += 1;
-            chosen.skipped.push(skipping(t, reason));
-        } else {
+        if !chosen.refused_or_not_chain(t) {
             // Neither refused nor returned: not newer than the version.
             chosen.older += 1;
             if t.new {
@@ -295,10 +315,7 @@ pub(super) fn unplaceable(
         let Some(t) = tags.get(i) else {
             continue;
         };
-        if let Status::Refused(reason) = &t.status {
-            chosen.refused += 1;
-            chosen.skipped.push(skipping(t, reason));
-        } else {
+        if !chosen.refused_or_not_chain(t) {
             chosen.withheld += 1;
             if t.new {
                 chosen.skipped.push(skipping(
@@ -348,6 +365,73 @@ pub(super) fn skipping(t: &Tag, why: &str) -> String {
     format!("skipping {}: {why}", super::request::shown(&t.name))
 }
 
+/// How many tags that are no sigtag chain [`not_chains_line`] names.
+pub(super) const NAMED_NOT_CHAINS: usize = 3;
+
+/// One line for every tag that is no sigtag chain, in place of a line
+/// each: "40 tags are not sigtag chains (lightweight or unsigned): v0.1,
+/// v0.2, v0.3 and 37 more; they are never returned". Names go in natural
+/// order (v0.2 before v0.10). `None` when there are none.
+pub(super) fn not_chains_line(chosen: &Chosen) -> Option<String> {
+    let mut names: Vec<&str> = chosen.not_chains.iter().map(String::as_str).collect();
+    names.sort_by(|a, b| natural(a, b));
+    let shown: Vec<String> = names
+        .iter()
+        .take(NAMED_NOT_CHAINS)
+        .map(|n| super::request::shown(n))
+        .collect();
+    let rest = names.len().saturating_sub(NAMED_NOT_CHAINS);
+    let list = if rest > 0 {
+        format!("{} and {rest} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    };
+    match names.len() {
+        0 => None,
+        1 => Some(format!(
+            "1 tag is not a sigtag chain (lightweight or unsigned): {list}; it is never returned"
+        )),
+        n => Some(format!(
+            "{n} tags are not sigtag chains (lightweight or unsigned): {list}; they are never returned"
+        )),
+    }
+}
+
+/// Natural order of names: runs of digits compare as numbers, so v0.2
+/// comes before v0.10; ties go by plain byte order.
+fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            let boundary = i == bytes.len()
+                || bytes.get(i).map(u8::is_ascii_digit) != bytes.get(i - 1).map(u8::is_ascii_digit);
+            if boundary {
+                if let Some(chunk) = s.get(start..i) {
+                    out.push((bytes.get(start).is_some_and(u8::is_ascii_digit), chunk));
+                }
+                start = i;
+            }
+        }
+        out
+    }
+    let key = |s: &'_ str| -> Vec<(u8, usize, String)> {
+        chunks(s)
+            .into_iter()
+            .map(|(digits, c)| {
+                if digits {
+                    let n = c.trim_start_matches('0');
+                    (0, n.len(), n.to_string())
+                } else {
+                    (1, 0, c.to_string())
+                }
+            })
+            .collect()
+    };
+    key(a).cmp(&key(b)).then_with(|| a.cmp(b))
+}
+
 /// The last line of a check's log: every tag is either returned or counted
 /// under why it is not.
 pub(super) fn summary(
@@ -360,6 +444,12 @@ pub(super) fn summary(
 ) -> String {
     let n = chosen.versions.len();
     let mut parts = Vec::new();
+    if !chosen.not_chains.is_empty() {
+        parts.push(match chosen.not_chains.len() {
+            1 => "1 not a sigtag chain".to_string(),
+            n => format!("{n} not sigtag chains"),
+        });
+    }
     if chosen.refused > 0 {
         parts.push(format!("{} refused", chosen.refused));
     }
@@ -373,7 +463,11 @@ pub(super) fn summary(
     if chosen.withheld > 0 {
         parts.push(format!("{} withheld", chosen.withheld));
     }
-    let withheld = chosen.refused + chosen.older + chosen.not_latest + chosen.withheld;
+    let withheld = chosen.not_chains.len()
+        + chosen.refused
+        + chosen.older
+        + chosen.not_latest
+        + chosen.withheld;
     let why = if parts.is_empty() {
         String::new()
     } else {
@@ -469,7 +563,7 @@ mod tests {
     /// Every tag is returned or counted under why it is not.
     fn honest(tags: &[Tag], c: &Chosen) {
         assert_eq!(
-            c.versions.len() + c.refused + c.older + c.not_latest + c.withheld,
+            c.versions.len() + c.not_chains.len() + c.refused + c.older + c.not_latest + c.withheld,
             tags.len(),
             "{c:?}"
         );
@@ -745,6 +839,74 @@ mod tests {
         assert_eq!(
             summary(1, 0, 1, &c, RULE, None),
             "1 tag: 0 verified now, 1 from the cache; 1 version for \"2 of humans\", 0 not returned"
+        );
+    }
+
+    #[test]
+    fn tags_that_are_no_chain_are_counted_in_one_line() {
+        let legacy = |name: &str, placed: bool| Tag {
+            placed: placed.then(|| (format!("c-{name}"), 1)),
+            ..tag(name, 1, Status::NotChain)
+        };
+        let mut tags: Vec<Tag> = (1..=40)
+            .rev()
+            .map(|i| legacy(&format!("v0.{i}"), i % 2 == 0))
+            .collect();
+        tags.push(tag("v1", 100, Status::Unknown));
+        tags.push(tag("v2", 200, refused("does not meet")));
+        let (c, got, rounds) = settle(&mut tags, &[], None, 4);
+        assert_eq!(got, names(&["v1"]));
+        assert_eq!(rounds, vec![names(&["v1"])], "no legacy tag is verified");
+        assert_eq!(c.skipped, names(&["skipping v2: does not meet"]));
+        assert_eq!(
+            not_chains_line(&c).as_deref(),
+            Some("40 tags are not sigtag chains (lightweight or unsigned): v0.1, v0.2, v0.3 and 37 more; they are never returned")
+        );
+        assert_eq!(
+            summary(42, 1, 0, &c, RULE, None),
+            "42 tags: 1 verified now, 0 from the cache; 1 version for \"2 of humans\", 41 not returned (40 not sigtag chains, 1 refused)"
+        );
+        honest(&tags, &c);
+
+        // From a version, and from one that cannot be placed: counted the
+        // same way.
+        let v = version("v1", "c-v1");
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert_eq!(got, names(&["v1"]));
+        assert_eq!((c.not_chains.len(), c.refused), (40, 1));
+        honest(&tags, &c);
+        let v = version("v9", "c-v9");
+        let (c, got, _) = settle(&mut tags, &[], Some(&given(&v, None)), 4);
+        assert!(got.is_empty());
+        assert_eq!((c.not_chains.len(), c.refused, c.withheld), (40, 1, 1));
+        honest(&tags, &c);
+
+        let one = Chosen {
+            not_chains: names(&["old"]),
+            ..Chosen::default()
+        };
+        assert_eq!(
+            not_chains_line(&one).as_deref(),
+            Some(
+                "1 tag is not a sigtag chain (lightweight or unsigned): old; it is never returned"
+            )
+        );
+        assert_eq!(
+            summary(1, 0, 0, &one, RULE, None),
+            "1 tag: 0 verified now, 0 from the cache; 0 versions for \"2 of humans\", 1 not returned (1 not a sigtag chain)"
+        );
+        assert_eq!(not_chains_line(&Chosen::default()), None);
+    }
+
+    #[test]
+    fn names_go_in_natural_order() {
+        let mut v = vec![
+            "v0.10", "v0.2", "v1", "release", "v0.1", "v0.02", "v10.0", "v2.0",
+        ];
+        v.sort_by(|a, b| natural(a, b));
+        assert_eq!(
+            v,
+            ["release", "v0.1", "v0.02", "v0.2", "v0.10", "v1", "v2.0", "v10.0"]
         );
     }
 

@@ -225,18 +225,9 @@ pub fn cosign(
     let verdict = Gate::new(trust, "--require", rule_or_none).judge_chain(&chain);
     vouched_for(name, &verdict)?;
     if let Some(rule) = require {
-        if !verdict.satisfied {
-            let why = verdict
-                .rejection
-                .as_ref()
-                .map(|r| format!("it is rejected: {}", r.problem))
-                .or(verdict
-                    .shortfall()
-                    .and_then(crate::rule::Eval::missing)
-                    .map(|m| format!("it needs {m}")))
-                .unwrap_or_default();
+        if let Some(why) = crate::render::line::reason(&verdict) {
             return Err(Error::refused(format!(
-                "refusing to co-sign {name}: it does not meet \"{rule}\" yet, {why}"
+                "refusing to co-sign {name}: it does not meet \"{rule}\" yet: {why}"
             )));
         }
     }
