@@ -51,6 +51,7 @@ pub mod encoding;
 pub mod error;
 pub mod gate;
 pub mod glob;
+pub mod health;
 pub mod keys;
 pub mod limits;
 pub mod message;
