@@ -561,7 +561,7 @@ fn describe(cert: &Cert, policy: &Policy, lenient: &Policy, now: SystemTime) -> 
                         Err(e) => crate::error::clean(&format!("{e:#}")),
                         Ok(_) => "no binding sigtag's policy accepts".to_string(),
                     };
-                    KeyState::Refused(crate::names::printable(&why))
+                    KeyState::Refused(why.chars().filter(|c| !c.is_control()).collect())
                 }
             };
             KeyInfo {
