@@ -347,7 +347,7 @@ fn every_status_comes_with_its_fix_and_exit_1() {
 }
 
 #[test]
-fn the_directory_comes_from_keys_then_sigtag_keys_then_keys() {
+fn the_directory_comes_from_sigtag_keys_else_dot_keys_and_must_be_readable() {
     let ctx = Ctx::new();
     let alice = ctx.key("alice");
     ctx.trust(&alice);
