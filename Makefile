@@ -21,10 +21,11 @@ BUILD_PACKAGES := libssl-dev libclang-dev pkg-config capnproto libpcsclite-dev
 # which the tests use to answer gpg's terminal-only prompts; scdaemon and
 # pcscd for signing with an OpenPGP card through gpg-agent or PC/SC;
 # openssh-server, openssl and python3 for the resource's tests over ssh
-# and https; binutils (readelf, strip) and mmdebstrap for the image's
+# and https; python3-yaml to read the YAML `sigtag keys source` prints and
+# the example pipelines; binutils (readelf, strip) and mmdebstrap for the image's
 # tests, which read the release binary's shared libraries and build the
 # runtime stage's root filesystem.
-TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3 binutils mmdebstrap
+TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3 python3-yaml binutils mmdebstrap
 
 .PHONY: all deps test-packages test-deps build demo test lint bench
 

@@ -11,7 +11,9 @@
 //! `verdict::Gate` is the one entry point that judges a tag for an
 //! environment; every front end goes through it. `trust` loads the trust
 //! root (certificates, groups, rules) and checks it completely before any
-//! tag is read. `sign` writes new layers and `remote` publishes them;
+//! tag is read; `health` judges a loaded trust root's keys (`sigtag
+//! keys`), and `resource::fragment` turns it into the resource's `source`
+//! (`sigtag keys source`). `sign` writes new layers and `remote` publishes them;
 //! `resource` (the Concourse resource type) is a thin front end, and so
 //! are the command line and the demo, which live in the `sigtag` binary
 //! (src/main.rs), not in this library.
@@ -51,6 +53,7 @@ pub mod encoding;
 pub mod error;
 pub mod gate;
 pub mod glob;
+pub mod health;
 pub mod keys;
 pub mod limits;
 pub mod message;

@@ -4,6 +4,7 @@
 //! from a [`Gate`] and is printed by a renderer of [`sigtag::render`].
 
 mod demo;
+mod keys;
 
 use clap::{Args, Parser, Subcommand};
 use std::io::Write as _;
@@ -234,6 +235,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The trust root's health: every signer, its keys, and what to fix;
+    /// `keys source` prints the resource's source fragment
+    Keys(keys::KeysArgs),
     /// Walk through the whole story on generated keys and a throw-away repository
     Demo,
     /// OpenPGP cards (YubiKeys and others) reachable over PC/SC
@@ -541,6 +545,7 @@ fn run(command: Command) -> Result<i32> {
             judge_and_print(&repo, &trust, &env, &names, json)?;
             Ok(0)
         }
+        Command::Keys(args) => keys::run(args),
         Command::Demo => demo::run().map(|()| 0),
         Command::Card {
             command: CardCommand::List { keys },

@@ -1,5 +1,8 @@
 //! A description for people: layers from the commit up, who signed each
 //! and whether it counts, the rule as a tree, and what is missing.
+//!
+//! A good signature by a signer in no group is marked `○`, not `✓`: no
+//! rule can count it, and the line says how to change that.
 
 use super::groups;
 use crate::date::rfc3339;
@@ -40,6 +43,16 @@ pub fn explain(verdict: &Verdict) -> String {
         }
         for signature in &layer.signatures {
             let _ = match signature {
+                // Good, but no rule can count it: not a tick.
+                Signature::Counts(c) if c.signer.groups.is_empty() => writeln!(
+                    out,
+                    "    ○ signed by {} (no group) at {} [{}]: counts for no rule; {} is in no group of policy.toml, add {} to one to count this signature",
+                    c.signer.name,
+                    rfc3339(c.created),
+                    c.key,
+                    c.signer.name,
+                    c.signer.name
+                ),
                 Signature::Counts(c) => writeln!(
                     out,
                     "    ✓ signed by {} ({}) at {} [{}]",

@@ -11,6 +11,7 @@
 
 mod cache;
 mod check;
+pub mod fragment;
 mod get;
 mod put;
 pub mod request;

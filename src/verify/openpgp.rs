@@ -415,12 +415,14 @@ fn revocation_problem(
     None
 }
 
-fn revocation_type(rev: &Signature) -> RevocationType {
+/// Hard or soft, as the revocation's reason says (no reason: hard).
+pub(crate) fn revocation_type(rev: &Signature) -> RevocationType {
     rev.reason_for_revocation()
         .map_or(RevocationType::Hard, |(code, _)| code.revocation_type())
 }
 
-fn reason_word(code: ReasonForRevocation) -> &'static str {
+/// A revocation reason in one word or two, for messages.
+pub(crate) fn reason_word(code: ReasonForRevocation) -> &'static str {
     match code {
         ReasonForRevocation::KeySuperseded => "superseded",
         ReasonForRevocation::KeyRetired => "retired",
