@@ -1,7 +1,9 @@
 # The sigtag image: the CLI, and the Concourse resource type's entry points.
 #
-#   docker build -t sigtag .
+#   docker build -t "$REGISTRY/sigtag:0.1.0" . && docker push "$REGISTRY/sigtag:0.1.0"
 #
+# (the image resource/staging.yml and prod.yml name; the tag is sigtag's
+# version).
 # One binary serves both: /opt/resource/check, /opt/resource/in and
 # /opt/resource/out are links to /usr/local/bin/sigtag, which picks its
 # role from the name it was started under.

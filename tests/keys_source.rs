@@ -141,13 +141,15 @@ fn check_with_the_fragment_returns_exactly_the_tags_list_satisfies() {
     let run = w.check(&source, Some(("v1", &w.tag_commit("v1"))));
     assert_eq!(
         skipping_lines(&run.stderr, "v2"),
-        ["sigtag: skipping v2: does not meet \"2 of humans\": needs 1 more of humans other than alice"],
+        ["sigtag: skipping v2: does not meet staging: needs 1 more of humans other than alice"],
         "{}",
         run.stderr
     );
     assert_eq!(skipping_lines(&run.stderr, "v4").len(), 1, "{}", run.stderr);
     assert!(
-        skipping_lines(&run.stderr, "v6")[0].contains("lightweight tag"),
+        run.stderr.contains(
+            "sigtag: 1 tag is not a sigtag chain (lightweight or unsigned): v6; it is never returned\n"
+        ),
         "{}",
         run.stderr
     );
@@ -177,7 +179,7 @@ fn the_yaml_parses_to_the_json_and_vars_hold_no_key_material() {
         "YAML is the default"
     );
     assert!(
-        yaml_text.starts_with("signers:\n  \"1.5\": |\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n"),
+        yaml_text.starts_with("environment: staging\nsigners:\n  \"1.5\": |\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n"),
         "{yaml_text}"
     );
     let json_form = fragment_json(&w, &keys, "staging", &[]);

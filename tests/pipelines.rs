@@ -135,7 +135,7 @@ fn the_trust_root_is_what_keys_source_prints_and_the_image_is_the_dockerfiles() 
         );
         let fragment: Value = serde_json::from_str(&printed.stdout).unwrap();
         let source = &release(&p)["source"];
-        for field in ["signers", "groups", "require"] {
+        for field in ["environment", "signers", "groups", "require"] {
             assert_eq!(source[field], fragment[field], "{file}: source.{field}");
         }
         assert!(

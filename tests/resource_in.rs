@@ -235,3 +235,39 @@ fn in_writes_into_a_destination_that_does_not_exist_yet() {
     );
     assert!(dest.join(".git/sigtag/report.json").exists());
 }
+
+#[test]
+fn in_names_the_environment_the_source_gives() {
+    let w = World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 100);
+
+    let mut source = w.standard_source(&w.file_uri(), "2 of humans");
+    source["environment"] = json!("staging");
+    let dest = w.fresh_dir("get");
+    let run = w.get(&source, "v1", &c1, &dest);
+    assert_eq!(run.stderr, "sigtag: v1: yes for staging (alice, bob)\n");
+    run.ok();
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(dest.join(".git/sigtag/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report[0]["environment"], json!("staging"));
+
+    let mut source = w.standard_source(&w.file_uri(), "2 of humans and 1 of pipelines");
+    source["environment"] = json!("prod");
+    let dest = w.fresh_dir("get");
+    let run = w.get(&source, "v1", &c1, &dest);
+    run.assert_fails(&[]);
+    assert_eq!(
+        run.stderr.trim_end().lines().last(),
+        Some("sigtag: tag v1 is not a valid version any more: does not meet prod: needs 1 of pipelines")
+    );
+    assert_empty(&dest);
+
+    let mut source = w.standard_source(&w.file_uri(), "2 of humans");
+    source["environment"] = json!("Prod env");
+    let dest = w.fresh_dir("get");
+    let run = w.get(&source, "v1", &c1, &dest);
+    run.assert_fails(&["source.environment \"Prod env\" is not an environment name"]);
+    assert_empty(&dest);
+}

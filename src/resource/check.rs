@@ -40,7 +40,7 @@
 //! from there.
 
 use super::cache::{Cache, Chained, Seen, Verdict};
-use super::request::{Request, Source, Version, ENVIRONMENT};
+use super::request::{Request, Source, Version};
 use super::select::{capped, date, not_chains_line, select, summary, Given, Status, Step, Tag};
 use super::{log, refused_reason};
 use crate::chain::{self, Chain};
@@ -369,7 +369,7 @@ struct Judge<'s> {
 impl<'s> Judge<'s> {
     fn new(source: &'s Source, gitdir: &Path, deadline: &'s Deadline) -> Judge<'s> {
         Judge {
-            gate: Gate::new(&source.trust, ENVIRONMENT, source.rule.clone()),
+            gate: Gate::new(&source.trust, &source.environment, source.rule.clone()),
             gitdir: gitdir.to_path_buf(),
             deadline,
             positives: Default::default(),

@@ -42,6 +42,8 @@ pub enum Certs {
 /// environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragment {
+    /// The environment's name, which the resource's messages use.
+    pub environment: String,
     /// In the trust root's order (by name).
     pub signers: Vec<(String, Certs)>,
     pub groups: BTreeMap<String, Vec<String>>,
@@ -89,6 +91,7 @@ impl Fragment {
             signers.push((s.name.clone(), certs));
         }
         Ok(Fragment {
+            environment: env.to_string(),
             signers,
             groups: trust.groups().clone(),
             require: rule.to_string(),
@@ -109,13 +112,14 @@ impl Fragment {
                 (name.clone(), Value::String(value))
             })
             .collect();
-        json!({"signers": signers, "groups": self.groups, "require": self.require})
+        json!({"environment": self.environment, "signers": signers,
+               "groups": self.groups, "require": self.require})
     }
 
     /// As YAML, to paste under a resource's `source:` (indented there): a
     /// block mapping, armored certificates as `|` block scalars.
     pub fn yaml(&self) -> String {
-        let mut out = String::from("signers:\n");
+        let mut out = format!("environment: {}\nsigners:\n", yaml_key(&self.environment));
         for (name, certs) in &self.signers {
             match certs {
                 Certs::Var(var) => {
@@ -214,6 +218,7 @@ mod tests {
     #[test]
     fn the_fields_are_the_sources() {
         let fragment = Fragment {
+            environment: "prod".into(),
             signers: vec![],
             groups: BTreeMap::new(),
             require: "1 of x".into(),
@@ -236,6 +241,7 @@ mod tests {
     #[test]
     fn yaml_puts_armor_in_block_scalars() {
         let fragment = Fragment {
+            environment: "no".into(),
             signers: vec![
                 (
                     "alice".into(),
@@ -251,12 +257,13 @@ mod tests {
         };
         assert_eq!(
             fragment.yaml(),
-            "signers:\n  alice: |\n    -----BEGIN X-----\n\n    AAAA\n    =ab\n    -----END X-----\n  \
+            "environment: \"no\"\nsigners:\n  alice: |\n    -----BEGIN X-----\n\n    AAAA\n    =ab\n    -----END X-----\n  \
              \"on\": ((on_pub))\ngroups:\n  humans: [alice, \"on\"]\n  none: []\nrequire: \"1 of humans\"\n"
         );
         assert_eq!(
             fragment.json(),
             json!({
+                "environment": "no",
                 "signers": {"alice": "-----BEGIN X-----\n\nAAAA\n=ab\n-----END X-----\n", "on": "((on_pub))"},
                 "groups": {"humans": ["alice", "on"], "none": []},
                 "require": "1 of humans"

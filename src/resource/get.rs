@@ -117,7 +117,7 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     .map_err(|e| super::remote_hint(source, e))?;
 
     // Verify exactly what was fetched, with the library's own steps.
-    let gate = Gate::new(&source.trust, request::ENVIRONMENT, source.rule.clone());
+    let gate = Gate::new(&source.trust, &source.environment, source.rule.clone());
     let verdict = gate.judge(&repo, tag);
     if !verdict.satisfied {
         return Err(Error::refused(format!(

@@ -129,11 +129,16 @@ pub fn prepare_network(source: &Source, limit: std::time::Duration) {
     crate::remote::limit_network_waits(limit);
 }
 
-/// How the resource names the rule a verdict was judged against: the rule
-/// itself, quoted (`"2 of humans"`). A resource has no environment name;
-/// every message of `check`, `in` and `out` names its rule this way.
+/// How the resource names what a verdict was judged against: the
+/// environment `source.environment` names (`prod`), else the rule itself,
+/// quoted (`"2 of humans"`). Every message of `check`, `in` and `out`
+/// names it this way.
 pub fn rule_label(verdict: &Verdict) -> String {
-    format!("\"{}\"", verdict.rule)
+    if verdict.environment == request::ENVIRONMENT {
+        format!("\"{}\"", verdict.rule)
+    } else {
+        verdict.environment.clone()
+    }
 }
 
 /// The one-line verdict for the resource's logs and metadata

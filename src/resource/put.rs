@@ -330,7 +330,7 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
 fn judge(request: &Request, chain: &chain::Chain) -> Verdict {
     let source = &request.source;
     let verdict =
-        Gate::new(&source.trust, request::ENVIRONMENT, source.rule.clone()).judge_chain(chain);
+        Gate::new(&source.trust, &source.environment, source.rule.clone()).judge_chain(chain);
     log(&super::verdict_line(&verdict));
     verdict
 }

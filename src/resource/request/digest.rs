@@ -11,6 +11,7 @@ pub(super) fn trust_digest(
     sources: &[CertSource],
     groups: &BTreeMap<String, Vec<String>>,
     require: &str,
+    environment: &str,
 ) -> Result<String> {
     let mut ctx = Sha256::new()?;
     let mut field = |bytes: &[u8]| {
@@ -35,5 +36,6 @@ pub(super) fn trust_digest(
         }
     }
     field(require.as_bytes());
+    field(environment.as_bytes());
     ctx.hex()
 }

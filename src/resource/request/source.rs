@@ -20,12 +20,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-/// The name of the one environment of a resource's trust root.
+/// The name of the one environment of a resource's trust root when
+/// `source.environment` names none; messages then name the rule itself.
 pub const ENVIRONMENT: &str = "source";
 
 /// The fields `source` accepts.
 pub const SOURCE_FIELDS: &[&str] = &[
     "uri",
+    "environment",
     "private_key",
     "private_key_passphrase",
     "username",
@@ -65,6 +67,9 @@ pub struct Source {
     pub access: Access,
     pub tag_filter: Option<String>,
     pub trust: Trust,
+    /// `source.environment`, else [`ENVIRONMENT`]: the name verdicts,
+    /// logs, metadata and report.json give the environment.
+    pub environment: String,
     pub rule: Rule,
     pub signing_key: Option<Secret>,
     /// The longest a check may take (`source.check_timeout`).
@@ -118,6 +123,19 @@ fn rule_origin(field: &str) -> RuleOrigin<'_> {
         field,
         quoted: true,
         groups_at: "in source.groups",
+    }
+}
+
+/// `source.environment`: the environment's name as policy.toml spells it
+/// (`sigtag keys source --env ENV` writes it), else [`ENVIRONMENT`].
+fn environment_field(map: &Map<String, Value>) -> Result<String> {
+    match opt_string(map, "environment", "source.environment")? {
+        None => Ok(ENVIRONMENT.to_string()),
+        Some(name) if crate::trust::valid_name(&name) => Ok(name),
+        Some(name) => Err(Error::config(format!(
+            "source.environment \"{}\" is not an environment name; use the name policy.toml gives it (lower-case letters, digits, '.', '_' or '-'), e.g. \"prod\"",
+            shown(&name)
+        ))),
     }
 }
 
@@ -327,10 +345,11 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         60,
     )?;
 
-    let digest = trust_digest(&sources, &groups, &require)?;
-    let environments = BTreeMap::from([(ENVIRONMENT.to_string(), require)]);
+    let environment = environment_field(&map)?;
+    let digest = trust_digest(&sources, &groups, &require, &environment)?;
+    let environments = BTreeMap::from([(environment.clone(), require)]);
     let trust = Trust::build(sources, groups, environments, "source")?;
-    let rule = trust.rule_for(ENVIRONMENT)?.clone();
+    let rule = trust.rule_for(&environment)?.clone();
 
     Ok(Source {
         uri,
@@ -351,6 +370,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         network_timeout,
         insecure_skip_host_key_check: skip_host_key_check,
         insecure_http_credentials: http_credentials,
+        environment,
         digest,
     })
 }
