@@ -8,6 +8,8 @@
 #   make test-deps  deps, plus the virtual OpenPGP card the token tests use
 #   make lint    cargo fmt --check and cargo clippy with warnings as errors
 #   make bench   bench/list.sh: sigtag list against git verify-tag on 1000 tags
+#   make man     the manual pages (sigtag.1, sigtag-COMMAND.1) into target/man;
+#                read one with man -l target/man/sigtag.1
 
 CARGO ?= cargo
 SHELL := /bin/bash
@@ -27,7 +29,7 @@ BUILD_PACKAGES := libssl-dev libclang-dev pkg-config capnproto libpcsclite-dev
 # runtime stage's root filesystem.
 TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3 python3-yaml binutils mmdebstrap
 
-.PHONY: all deps test-packages test-deps build demo test lint bench
+.PHONY: all deps test-packages test-deps build demo test lint bench man
 
 all: build
 
@@ -101,3 +103,8 @@ lint: deps
 
 bench: test-packages
 	bench/list.sh
+
+# The pages come from the command line's own definition (sigtag man, a
+# hidden command), so they say what --help says.
+man: deps
+	$(CARGO) run --locked --bin sigtag -- man --out-dir target/man

@@ -480,7 +480,8 @@ fn parse_problem(e: ParseError) -> Problem {
     }
 }
 
-/// Names of all tags in the repository, sorted.
+/// Names of all tags in the repository, versions in version order first
+/// ([`crate::names::version_order`]).
 pub fn tag_names(repo: &Repository) -> crate::error::Result<Vec<String>> {
     let names = repo.tag_names(None).map_err(|e| {
         crate::error::Error::repo(format!(
@@ -494,6 +495,6 @@ pub fn tag_names(repo: &Repository) -> crate::error::Result<Vec<String>> {
         .flatten()
         .map(|n| n.to_string())
         .collect();
-    out.sort();
+    out.sort_by(|a, b| crate::names::version_order(a, b));
     Ok(out)
 }

@@ -199,8 +199,10 @@ fn cosign_race(w: &World, url: &str, hooks: bool) {
             err.stderr,
             format!(
                 "sigtag: tag v1 changed on origin since it was read: it now points at {}; \
-                 fetch it (git fetch origin +refs/tags/v1:refs/tags/v1) and sign again\n",
-                top[0].0
+                 fetch it (git fetch origin +refs/tags/v1:refs/tags/v1) and sign again; \
+                 the local tag v1 is back at {} as before, without the new layer\n",
+                top[0].0,
+                &base[..12]
             ),
             "one sentence: {context}"
         );

@@ -10,7 +10,7 @@ use sequoia_openpgp as openpgp;
 use std::path::Path;
 
 use sigtag::error::{Context as _, Error, ErrorKind, Result};
-use sigtag::render;
+use sigtag::render::{self, Style};
 use sigtag::sign::{self, LayerOptions, Signed, SigningKey};
 use sigtag::trust::Trust;
 use sigtag::verdict::{Gate, Verdict};
@@ -45,10 +45,16 @@ fn key_of(cert: &Cert) -> Result<SigningKey> {
     sign::signing_key_of(cert.clone(), "the demo key")
 }
 
-fn verdict(repo: &Repository, trust: &Trust, env: &str, tag: &str) -> Result<Verdict> {
+fn verdict(
+    style: Style,
+    repo: &Repository,
+    trust: &Trust,
+    env: &str,
+    tag: &str,
+) -> Result<Verdict> {
     let verdict = Gate::for_environment(trust, env)?.judge(repo, tag);
     say(&format!("   $ sigtag verify {tag} --env {env}"));
-    say(&format!("   {}", render::line::line(&verdict)));
+    say(&format!("   {}", style.line(&verdict)));
     Ok(verdict)
 }
 
@@ -104,15 +110,16 @@ fn commit(
 }
 
 /// Runs the demo in a temporary directory that is removed afterwards.
-pub fn run() -> Result<()> {
+/// Runs the demo, its verdicts and explanations in `style`.
+pub fn run(style: Style) -> Result<()> {
     let tmp = tempfile::tempdir()
         .context(ErrorKind::Io, || "cannot make a temporary directory".into())?;
-    run_in(tmp.path())?;
+    run_in(tmp.path(), style)?;
     say("\nEverything above happened in a temporary directory, now removed.");
     Ok(())
 }
 
-fn run_in(dir: &Path) -> Result<()> {
+fn run_in(dir: &Path, style: Style) -> Result<()> {
     say("sigtag demo: only reviewed code reaches production.");
     say("Two people must sign a release tag before staging deploys it; production");
     say("also needs the staging pipeline's signature, added after staging passed.");
@@ -176,7 +183,7 @@ fn run_in(dir: &Path) -> Result<()> {
         &LayerOptions::default(),
     )?;
     say("   $ sigtag sign v1.4.0 --key alice.key");
-    let r = verdict(&repo, &trust, "staging", "v1.4.0")?;
+    let r = verdict(style, &repo, &trust, "staging", "v1.4.0")?;
     expect(&r, false)?;
     say("   One human is not enough: staging does not see v1.4.0 yet.");
 
@@ -194,8 +201,8 @@ fn run_in(dir: &Path) -> Result<()> {
         None,
     )?;
     say("   $ sigtag cosign v1.4.0 --key bob.key      (or: git tag -s -f v1.4.0 v1.4.0)");
-    expect(&verdict(&repo, &trust, "staging", "v1.4.0")?, true)?;
-    expect(&verdict(&repo, &trust, "prod", "v1.4.0")?, false)?;
+    expect(&verdict(style, &repo, &trust, "staging", "v1.4.0")?, true)?;
+    expect(&verdict(style, &repo, &trust, "prod", "v1.4.0")?, false)?;
     say("   Staging deploys v1.4.0. Production still waits for the staging pipeline.");
 
     step(5, "Staging passed: the staging pipeline counter-signs");
@@ -210,10 +217,10 @@ fn run_in(dir: &Path) -> Result<()> {
         Some(&humans),
     )?;
     say("   $ sigtag cosign v1.4.0 --key staging.key --require \"2 of humans\"");
-    expect(&verdict(&repo, &trust, "prod", "v1.4.0")?, true)?;
+    expect(&verdict(style, &repo, &trust, "prod", "v1.4.0")?, true)?;
     say("   $ sigtag explain v1.4.0 --env prod");
     let prod = Gate::for_environment(&trust, "prod")?.judge(&repo, "v1.4.0");
-    for line in render::explain::explain(&prod).lines() {
+    for line in render::explain::explain_styled(&prod, style).lines() {
         say(&format!("   {line}"));
     }
     let again = sign::cosign(
@@ -269,7 +276,7 @@ fn run_in(dir: &Path) -> Result<()> {
         None,
     )?;
     say("   alice signs v1.5.0, then co-signs it with her other key.");
-    let r = verdict(&repo, &trust, "staging", "v1.5.0")?;
+    let r = verdict(style, &repo, &trust, "staging", "v1.5.0")?;
     expect(&r, false)?;
     say("   Refused: two signatures, one person. Rules count distinct signers.");
 
@@ -298,8 +305,8 @@ fn run_in(dir: &Path) -> Result<()> {
     repo.reference("refs/tags/v9.9.9", test_tag, false, "demo: renamed tag")
         .context(ErrorKind::Repo, || "cannot write v9.9.9".into())?;
     say("   alice and bob signed test-1 for a test run; someone pushes it as v9.9.9.");
-    expect(&verdict(&repo, &trust, "staging", "test-1")?, true)?;
-    let r = verdict(&repo, &trust, "staging", "v9.9.9")?;
+    expect(&verdict(style, &repo, &trust, "staging", "test-1")?, true)?;
+    let r = verdict(style, &repo, &trust, "staging", "v9.9.9")?;
     expect(&r, false)?;
     say("   Refused: every layer names the tag it was signed as.");
 

@@ -1,31 +1,81 @@
 //! The command line: parse arguments, call the library, print, exit.
 //!
 //! Part of the `sigtag` binary, not of the library. Every verdict comes
-//! from a [`Gate`] and is printed by a renderer of [`sigtag::render`].
+//! from a [`Gate`] and is printed by a renderer of [`sigtag::render`], in
+//! the [`Style`] that [`style`] chooses for stdout. [`parse`] reads the
+//! optional values of `--gpg-agent` and `--card` and turns clap's errors
+//! into one line; [`docs`] makes the completions and the manual pages.
 
 mod demo;
+mod docs;
 mod keys;
+mod parse;
+mod style;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sigtag::chain;
 use sigtag::error::{Error, Result};
 use sigtag::gate::open_repo;
-use sigtag::render;
+use sigtag::render::{self, Style};
 use sigtag::sign::{self, LayerOptions, Signed, SigningKey};
 use sigtag::trust::Trust;
 use sigtag::verdict::{Gate, Verdict};
 
+/// `sigtag --version`: the version and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SIGTAG_BUILD_COMMIT"),
+    ")"
+);
+
+const LONG_ABOUT: &str = "\
+sigtag signs, co-signs and verifies release tags, and tells whether a tag \
+carries the signatures an environment requires before it is deployed there.
+
+A tag is a chain of signed layers. `sign` makes the first: an annotated tag \
+on the commit, signed by one key. Each `cosign` adds a layer on top, an \
+annotated tag of the previous layer signed by another key (what \
+`git tag -s -f NAME NAME` makes), so every layer vouches for the same commit \
+and plain git and gpg can take part.
+
+The trust root is a keys directory (--keys DIR, default $SIGTAG_KEYS, else \
+./keys), which must lie outside the repository: one NAME.asc file of public \
+certificates per signer, and policy.toml, whose [groups] list signers and \
+whose [environments.ENV] each have a `require` rule, such as \
+\"2 of humans and 1 of pipelines\" (N of GROUP, and, or, parentheses).";
+
+const AFTER_HELP: &str = "\
+Exit status: 0 yes, 1 no (a verdict), 2 could not run. More: sigtag --help";
+
+const AFTER_LONG_HELP: &str = "\
+Exit status: 0 yes (or done), 1 no (a verdict, or a co-signature the rules \
+refuse), 2 could not run (usage, configuration, repository, I/O). Errors are \
+one line on stderr starting with \"sigtag: \".
+
+Examples:
+  sigtag sign v1.4.0 --key ~/alice.key --push origin
+  sigtag cosign v1.4.0 --gpg-agent --env staging --push origin
+  sigtag verify v1.4.0 --env prod --keys ../release-config/keys
+  sigtag list --env prod --filter 'v1.*'
+
+Documentation: README.md (commands, the keys directory, the JSON report), \
+docs/hardware-tokens.md (YubiKeys and OpenPGP cards), docs/security.md (the \
+threat model), resource/README.md (the Concourse resource); `make man` \
+writes the manual pages to target/man.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "sigtag",
-    version,
+    version = VERSION,
+    propagate_version = true,
     about = "Promotion gates on OpenPGP-signed git tags",
-    long_about = "sigtag signs, co-signs and verifies release tags made of signed layers, \
-                  and tells whether a tag carries the signatures an environment requires.\n\
-                  Exit status: 0 yes, 1 no, 2 could not run."
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    after_long_help = AFTER_LONG_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,11 +89,28 @@ struct SignerArgs {
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
     /// Sign through a running gpg-agent (default key: git config
-    /// user.signingkey, else the certificate with git config user.email)
-    #[arg(long = "gpg-agent", value_name = "FPR", num_args = 0..=1, default_missing_value = "")]
+    /// user.signingkey, else the certificate with git config user.email).
+    /// FPR may follow after a space when it is a fingerprint, key ID or
+    /// email address; write --gpg-agent=FPR for a user ID
+    #[arg(
+        long = "gpg-agent",
+        value_name = "FPR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     gpg_agent: Option<String>,
-    /// Sign on an OpenPGP card over PC/SC (PIN from SIGTAG_CARD_PIN or a prompt)
-    #[arg(long, value_name = "IDENT", num_args = 0..=1, default_missing_value = "")]
+    /// Sign on an OpenPGP card over PC/SC (PIN from SIGTAG_CARD_PIN or a
+    /// prompt; default: the only card present). IDENT as `sigtag card list`
+    /// shows it, MANUFACTURER:SERIAL, may follow after a space; write
+    /// --card=SERIAL for the serial alone
+    #[arg(
+        long,
+        value_name = "IDENT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     card: Option<String>,
 }
 
@@ -137,6 +204,7 @@ fn free_message(message: Option<String>) -> Result<Option<String>> {
 enum Command {
     /// Make the first signed layer of a new tag
     Sign {
+        /// The tag to make, refs/tags/NAME (refused if it exists)
         name: String,
         /// The commit to tag (default: HEAD)
         commit: Option<String>,
@@ -159,12 +227,15 @@ enum Command {
         tagger: Option<String>,
         #[command(flatten)]
         repo: RepoArg,
-        /// Push the tag to this remote (only if the remote does not have it)
+        /// Push the tag to this remote, only if the remote does not have it;
+        /// a remote that is not configured stops before signing, and a push
+        /// that fails deletes the new tag again
         #[arg(long, value_name = "REMOTE")]
         push: Option<String>,
     },
     /// Add a signed layer on top of an existing tag
     Cosign {
+        /// The tag to co-sign, refs/tags/NAME (the ref moves to the new layer)
         name: String,
         #[command(flatten)]
         signer: SignerArgs,
@@ -179,8 +250,8 @@ enum Command {
         /// Refuse unless the tag already meets this rule (groups from --keys)
         #[arg(long, value_name = "RULE", conflicts_with = "env")]
         require: Option<String>,
-        /// Refuse unless the tag already meets the rule of this environment
-        /// of policy.toml
+        /// Refuse unless the tag already meets the require rule of this
+        /// environment of policy.toml (as --require with that rule)
         #[arg(long, value_name = "ENV")]
         env: Option<String>,
         /// The trust root [default: $SIGTAG_KEYS, else ./keys], always read:
@@ -192,26 +263,33 @@ enum Command {
         keys: Option<PathBuf>,
         #[command(flatten)]
         repo: RepoArg,
-        /// Push the tag to this remote, only if nobody changed it there meanwhile
+        /// Push the tag to this remote, only if nobody changed it there
+        /// meanwhile; a remote that is not configured stops before signing,
+        /// and a push that fails puts the local tag back where it was
         #[arg(long, value_name = "REMOTE")]
         push: Option<String>,
     },
     /// Tell whether tags carry the signatures an environment requires
     Verify {
+        /// The tags to judge, one report each in this order (a missing tag
+        /// is a no)
         #[arg(required = true, value_name = "NAME")]
         names: Vec<String>,
+        /// The environment of policy.toml whose require rule judges them
         #[arg(long, value_name = "ENV")]
         env: String,
         #[command(flatten)]
         keys: KeysArg,
         #[command(flatten)]
         repo: RepoArg,
-        /// Print a JSON array of reports
+        /// Print a JSON array of reports (README.md, "JSON") instead of a
+        /// line per tag
         #[arg(long)]
         json: bool,
     },
     /// Explain, layer by layer, what a tag carries and what it lacks
     Explain {
+        /// The tag to explain
         name: String,
         /// The environment (default: every environment of the policy)
         #[arg(long, value_name = "ENV")]
@@ -220,18 +298,26 @@ enum Command {
         keys: KeysArg,
         #[command(flatten)]
         repo: RepoArg,
+        /// Print a JSON array with the report of each environment, as verify
+        /// --json prints it, plus "tree": the rule as evaluated, each node
+        /// with its rule text, whether it holds, who counted, its parts
+        #[arg(long)]
+        json: bool,
     },
-    /// Report on every tag (exit 0 once it has run)
+    /// Report on every tag, versions in version order (exit 0 once it has run)
     List {
+        /// The environment of policy.toml whose require rule judges them
         #[arg(long, value_name = "ENV")]
         env: String,
         #[command(flatten)]
         keys: KeysArg,
         #[command(flatten)]
         repo: RepoArg,
-        /// Only tags matching this glob
+        /// Only tags matching this glob ('*' and '?'; quote it: 'v1.*')
         #[arg(long, value_name = "GLOB")]
         filter: Option<String>,
+        /// Print a JSON array of reports (README.md, "JSON") instead of a
+        /// line per tag
         #[arg(long)]
         json: bool,
     },
@@ -245,26 +331,54 @@ enum Command {
         #[command(subcommand)]
         command: CardCommand,
     },
+    /// Print a shell completion script: source <(sigtag completions bash)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page sigtag(1), or write a page per command
+    #[command(hide = true)]
+    Man {
+        /// Write sigtag.1 and sigtag-COMMAND.1 here instead
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line and returns the exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args = parse::normalize(std::env::args_os());
+    let cmd = Cli::command();
+    let parsed = cmd
+        .clone()
+        .try_get_matches_from(&args.args)
+        .and_then(|mut m| Cli::from_arg_matches_mut(&mut m));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        // --help and --version.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return code;
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("{}", parse::usage_error(&e, &args, &cmd));
+            return 2;
         }
     };
     if matches!(
         cli.command,
-        Command::Verify { .. } | Command::Explain { .. } | Command::List { .. } | Command::Demo
+        Command::Verify { .. }
+            | Command::Explain { .. }
+            | Command::List { .. }
+            | Command::Demo
+            | Command::Completions { .. }
+            | Command::Man { .. }
     ) {
         // These never open a network connection.
         sigtag::remote::skip_ca_bundle();
     }
-    match run(cli.command) {
+    match run(cli.command, &args, style::for_stdout()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("sigtag: {e}");
@@ -358,26 +472,27 @@ fn judge_and_print(
     env: &str,
     names: &[String],
     json: bool,
+    style: Style,
 ) -> Result<Vec<Verdict>> {
     let verdicts = Gate::for_environment(trust, env)?.judge_all(repo, names)?;
     if json {
-        print_json(&verdicts)?;
+        print_json(render::json::array(&verdicts))?;
     } else {
-        print_lines(&verdicts)?;
+        print_lines(&verdicts, style)?;
     }
     Ok(verdicts)
 }
 
-fn print_json(verdicts: &[Verdict]) -> Result<()> {
-    let text = render::json::array(verdicts).map_err(|e| Error::io(e.to_string()))?;
+fn print_json(text: serde_json::Result<String>) -> Result<()> {
+    let text = text.map_err(|e| Error::io(e.to_string()))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}").map_err(|e| Error::io(format!("cannot write the report: {e}")))
 }
 
-fn print_lines(verdicts: &[Verdict]) -> Result<()> {
+fn print_lines(verdicts: &[Verdict], style: Style) -> Result<()> {
     let mut out = std::io::stdout().lock();
     for v in verdicts {
-        writeln!(out, "{}", render::line::line(v))
+        writeln!(out, "{}", style.line(v))
             .map_err(|e| Error::io(format!("cannot write the report: {e}")))?;
     }
     Ok(())
@@ -412,7 +527,16 @@ fn finish_signing(
     Ok(0)
 }
 
-fn run(command: Command) -> Result<i32> {
+/// A word left after a bare `--gpg-agent` or `--card` and taken as the
+/// commit: when it names none, say how to give it to the flag instead.
+fn commit_hint(args: &parse::Args, commit: Option<&str>, e: Error) -> Error {
+    match commit.and_then(|c| args.left(c)) {
+        Some(w) => Error::new(e.kind(), format!("{e} ({})", parse::value_hint(w))),
+        None => e,
+    }
+}
+
+fn run(command: Command, args: &parse::Args, style: Style) -> Result<i32> {
     match command {
         Command::Sign {
             name,
@@ -427,9 +551,13 @@ fn run(command: Command) -> Result<i32> {
             let keys = KeysDir::new(keys.as_deref());
             let message = free_message(message)?;
             let repo = open_repo(&repo.repo)?;
-            // The commit first: an ambiguous name stops before any key is
-            // unlocked.
-            sign::resolve_commit(&repo, commit.as_deref().unwrap_or("HEAD"))?;
+            // The commit and the remote first: an ambiguous name or a
+            // remote that is not there stops before any key is unlocked.
+            sign::resolve_commit(&repo, commit.as_deref().unwrap_or("HEAD"))
+                .map_err(|e| commit_hint(args, commit.as_deref(), e))?;
+            if let Some(remote) = &push {
+                sign::publish::check_remote(&repo, remote)?;
+            }
             let trust = if keys.from != KeysFrom::Default || signer.key.is_none() {
                 Some(keys.load_for(&repo)?)
             } else {
@@ -461,6 +589,9 @@ fn run(command: Command) -> Result<i32> {
             let keys = KeysDir::new(keys.as_deref());
             let message = free_message(message)?;
             let repo = open_repo(&repo.repo)?;
+            if let Some(remote) = &push {
+                sign::publish::check_remote(&repo, remote)?;
+            }
             let trust = keys.load_for(&repo)?;
             let rule = match (&require, &env) {
                 (Some(text), _) => Some(trust.parse_rule(text, "--require")?),
@@ -486,7 +617,7 @@ fn run(command: Command) -> Result<i32> {
             json,
         } => {
             let (_, repo, trust) = open_with_keys(&keys, &repo)?;
-            let verdicts = judge_and_print(&repo, &trust, &env, &names, json)?;
+            let verdicts = judge_and_print(&repo, &trust, &env, &names, json, style)?;
             Ok(if verdicts.iter().all(|v| v.satisfied) {
                 0
             } else {
@@ -498,6 +629,7 @@ fn run(command: Command) -> Result<i32> {
             env,
             keys,
             repo,
+            json,
         } => {
             let (keys, repo, trust) = open_with_keys(&keys, &repo)?;
             let envs: Vec<String> = match env {
@@ -513,16 +645,25 @@ fn run(command: Command) -> Result<i32> {
                     keys.path.join("policy.toml").display()
                 )));
             }
-            let mut all = true;
-            let mut out = std::io::stdout().lock();
-            for (i, env) in envs.iter().enumerate() {
-                let verdict = Gate::for_environment(&trust, env)?.judge(&repo, &name);
-                let text = render::explain::explain(&verdict);
-                all &= verdict.satisfied;
-                let sep = if i > 0 { "\n" } else { "" };
-                write!(out, "{sep}{text}").map_err(|e| Error::io(e.to_string()))?;
+            let verdicts = envs
+                .iter()
+                .map(|env| Ok(Gate::for_environment(&trust, env)?.judge(&repo, &name)))
+                .collect::<Result<Vec<Verdict>>>()?;
+            if json {
+                print_json(render::json::explained_array(&verdicts))?;
+            } else {
+                let mut out = std::io::stdout().lock();
+                for (i, verdict) in verdicts.iter().enumerate() {
+                    let text = render::explain::explain_styled(verdict, style);
+                    let sep = if i > 0 { "\n" } else { "" };
+                    write!(out, "{sep}{text}").map_err(|e| Error::io(e.to_string()))?;
+                }
             }
-            Ok(if all { 0 } else { 1 })
+            Ok(if verdicts.iter().all(|v| v.satisfied) {
+                0
+            } else {
+                1
+            })
         }
         Command::List {
             env,
@@ -542,13 +683,15 @@ fn run(command: Command) -> Result<i32> {
                         .is_none_or(|f| sigtag::glob::matches(f, n))
                 })
                 .collect();
-            judge_and_print(&repo, &trust, &env, &names, json)?;
+            judge_and_print(&repo, &trust, &env, &names, json, style)?;
             Ok(0)
         }
         Command::Keys(args) => keys::run(args),
-        Command::Demo => demo::run().map(|()| 0),
+        Command::Demo => demo::run(style).map(|()| 0),
         Command::Card {
             command: CardCommand::List { keys },
         } => card_list(keys.as_deref()),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out_dir } => docs::man(out_dir.as_deref()),
     }
 }

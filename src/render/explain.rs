@@ -4,15 +4,22 @@
 //! A good signature by a signer in no group is marked `○`, not `✓`: no
 //! rule can count it, and the line says how to change that.
 
-use super::groups;
+use super::{groups, Style};
 use crate::date::rfc3339;
 use crate::rule::{Eval, Node};
 use crate::verdict::{Signature, Verdict};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-/// The explanation of a verdict, one line per fact, ending in a newline.
+/// The explanation of a verdict, one line per fact, ending in a newline,
+/// in plain ASCII ([`Style::plain`]).
 pub fn explain(verdict: &Verdict) -> String {
+    explain_styled(verdict, Style::plain())
+}
+
+/// [`explain`] in `style`: ✓/✗ or `+`/`-`, with or without colour.
+pub fn explain_styled(verdict: &Verdict, style: Style) -> String {
+    let (yes, no) = (style.yes(), style.no());
     let mut out = String::new();
     let _ = writeln!(out, "tag {}", verdict.tag);
     match &verdict.commit {
@@ -24,7 +31,7 @@ pub fn explain(verdict: &Verdict) -> String {
         }
     }
     for finding in verdict.findings.iter().filter(|f| f.layer.is_none()) {
-        let _ = writeln!(out, "  ✗ {}", finding.problem);
+        let _ = writeln!(out, "  {no} {}", finding.problem);
     }
     for layer in &verdict.layers {
         let _ = writeln!(
@@ -39,7 +46,7 @@ pub fn explain(verdict: &Verdict) -> String {
             .iter()
             .filter(|f| f.layer == Some(layer.number))
         {
-            let _ = writeln!(out, "    ✗ {}", finding.problem);
+            let _ = writeln!(out, "    {no} {}", finding.problem);
         }
         for signature in &layer.signatures {
             let _ = match signature {
@@ -55,13 +62,13 @@ pub fn explain(verdict: &Verdict) -> String {
                 ),
                 Signature::Counts(c) => writeln!(
                     out,
-                    "    ✓ signed by {} ({}) at {} [{}]",
+                    "    {yes} signed by {} ({}) at {} [{}]",
                     c.signer.name,
                     groups(&c.signer),
                     rfc3339(c.created),
                     c.key
                 ),
-                Signature::Fails(p) => writeln!(out, "    ✗ {p}"),
+                Signature::Fails(p) => writeln!(out, "    {no} {p}"),
             };
         }
     }
@@ -69,28 +76,34 @@ pub fn explain(verdict: &Verdict) -> String {
     let shown: BTreeSet<usize> = verdict.layers.iter().map(|l| l.number).collect();
     for finding in &verdict.findings {
         if let Some(n) = finding.layer.filter(|n| !shown.contains(n)) {
-            let _ = writeln!(out, "  layer {n}\n    ✗ {}", finding.problem);
+            let _ = writeln!(out, "  layer {n}\n    {no} {}", finding.problem);
         }
     }
     let _ = writeln!(out, "rule for {}: {}", verdict.environment, verdict.rule);
-    tree(&verdict.evaluation, 1, &mut out);
+    tree(&verdict.evaluation, 1, style, &mut out);
     if let Some(why) = &verdict.rejection {
-        let _ = writeln!(out, "verdict: no, the tag is rejected: {}", why.problem);
+        let _ = writeln!(
+            out,
+            "verdict: {}, the tag is rejected: {}",
+            style.red("no"),
+            why.problem
+        );
     } else if verdict.satisfied {
-        let _ = writeln!(out, "verdict: yes");
+        let _ = writeln!(out, "verdict: {}", style.green("yes"));
     } else {
         let _ = writeln!(
             out,
-            "verdict: no, needs {}",
+            "verdict: {}, needs {}",
+            style.red("no"),
             super::line::needs(verdict).unwrap_or_else(|| "more signatures".into())
         );
     }
     out
 }
 
-fn tree(eval: &Eval, depth: usize, out: &mut String) {
+fn tree(eval: &Eval, depth: usize, style: Style, out: &mut String) {
     let pad = "  ".repeat(depth);
-    let mark = if eval.holds { "✓" } else { "✗" };
+    let mark = style.mark(eval.holds);
     match &eval.node {
         Node::Atom { n, group } => {
             let names: Vec<&str> = eval.have.iter().map(String::as_str).collect();
@@ -113,7 +126,7 @@ fn tree(eval: &Eval, depth: usize, out: &mut String) {
             };
             let _ = writeln!(out, "{pad}{mark} {word}:");
             for child in &eval.children {
-                tree(child, depth + 1, out);
+                tree(child, depth + 1, style, out);
             }
         }
     }

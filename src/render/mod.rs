@@ -1,6 +1,7 @@
 //! Renderings of a [`Verdict`](crate::verdict::Verdict): one line for
 //! people ([`line`](mod@line)), the JSON report for machines ([`json`]),
-//! and an explanation, layer by layer ([`explain`]).
+//! and an explanation, layer by layer ([`explain`]). A [`Style`] says
+//! whether the renderings for people use ✓/✗ and colour.
 //!
 //! A renderer reads only a verdict: no trust root, no repository, no rule
 //! evaluation (the verdict carries the evaluated rule). A new rendering
@@ -9,6 +10,9 @@
 pub mod explain;
 pub mod json;
 pub mod line;
+pub mod style;
+
+pub use style::Style;
 
 use crate::verdict::SignerId;
 
