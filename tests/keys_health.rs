@@ -405,7 +405,7 @@ fn explain_marks_a_signer_in_no_group_without_a_tick() {
     assert_eq!(carol_line.len(), 1, "{}", run.stdout);
     let line = carol_line[0];
     assert!(
-        line.starts_with("    ○ signed by carol (no group) at "),
+        line.starts_with("    ~ signed by carol (no group) at "),
         "{line}"
     );
     assert!(

@@ -1,8 +1,9 @@
 //! A description for people: layers from the commit up, who signed each
 //! and whether it counts, the rule as a tree, and what is missing.
 //!
-//! A good signature by a signer in no group is marked `○`, not `✓`: no
-//! rule can count it, and the line says how to change that.
+//! A good signature by a signer in no group is marked `○` (`~` in plain
+//! output), not `✓`: no rule can count it, and the line says how to
+//! change that.
 
 use super::{groups, Style};
 use crate::date::rfc3339;
@@ -53,7 +54,8 @@ pub fn explain_styled(verdict: &Verdict, style: Style) -> String {
                 // Good, but no rule can count it: not a tick.
                 Signature::Counts(c) if c.signer.groups.is_empty() => writeln!(
                     out,
-                    "    ○ signed by {} (no group) at {} [{}]: counts for no rule; {} is in no group of policy.toml, add {} to one to count this signature",
+                    "    {} signed by {} (no group) at {} [{}]: counts for no rule; {} is in no group of policy.toml, add {} to one to count this signature",
+                    style.neutral(),
                     c.signer.name,
                     rfc3339(c.created),
                     c.key,

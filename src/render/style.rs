@@ -67,6 +67,12 @@ impl Style {
         self.red(if self.marks { "✗" } else { "-" })
     }
 
+    /// The mark of something good that counts for nothing (a signature by
+    /// a signer in no group): ○ or `~`, never green.
+    pub fn neutral(self) -> String {
+        (if self.marks { "○" } else { "~" }).to_string()
+    }
+
     /// The mark for `holds`.
     pub fn mark(self, holds: bool) -> String {
         if holds {
