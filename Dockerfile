@@ -1,7 +1,10 @@
 # The sigtag image: the CLI, and the Concourse resource type's entry points.
 #
-#   docker build -t "$REGISTRY/sigtag:0.1.0" . && docker push "$REGISTRY/sigtag:0.1.0"
+#   docker build --build-arg SIGTAG_COMMIT="$(git rev-parse HEAD)" \
+#     -t "$REGISTRY/sigtag:0.1.0" . && docker push "$REGISTRY/sigtag:0.1.0"
 #
+# SIGTAG_COMMIT names the commit in `sigtag --version`, since .git is not
+# copied into the build.
 # (the image resource/staging.yml and prod.yml name; the tag is sigtag's
 # version).
 # One binary serves both: /opt/resource/check, /opt/resource/in and
@@ -15,6 +18,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+ARG SIGTAG_COMMIT=
 RUN cargo build --release --locked \
  && strip target/release/sigtag
 

@@ -2,7 +2,9 @@
 //! SIGTAG_BUILD_COMMIT is "commit <12 hex>", with "-dirty" when the
 //! sources that go into the binary differ from it, or "unknown commit"
 //! outside a git checkout (a source tarball, an image build without .git).
-//! No dependencies: it runs `git`, and gives up quietly without it.
+//! A build without .git may name its commit in SIGTAG_COMMIT (the
+//! Dockerfile's build argument). No dependencies: it runs `git`, and gives
+//! up quietly without it.
 
 use std::path::Path;
 use std::process::Command;
@@ -46,31 +48,38 @@ fn main() {
     } else {
         None
     };
-    let text = match commit {
-        Some(c) => {
-            // HEAD, the branch it names and packed-refs move on a commit,
-            // a checkout or a fetch; worktrees keep them in their own places.
-            for file in ["HEAD", "packed-refs"] {
-                if let Some(p) = git(dir, &["rev-parse", "--git-path", file]) {
-                    watch(&dir.join(p));
-                }
-            }
-            if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
-                if let Some(p) = git(dir, &["rev-parse", "--git-path", &branch]) {
-                    // A packed branch gets its file on the next commit.
-                    let p = dir.join(p);
-                    match p.parent().filter(|_| !p.exists()) {
-                        Some(parent) => watch(parent),
-                        None => watch(&p),
+    println!("cargo:rerun-if-env-changed=SIGTAG_COMMIT");
+    let given = std::env::var("SIGTAG_COMMIT")
+        .ok()
+        .filter(|c| (12..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let text = match (commit, given) {
+        (None, Some(c)) => format!("commit {}", &c[..12]),
+        (commit, _) => match commit {
+            Some(c) => {
+                // HEAD, the branch it names and packed-refs move on a commit,
+                // a checkout or a fetch; worktrees keep them in their own places.
+                for file in ["HEAD", "packed-refs"] {
+                    if let Some(p) = git(dir, &["rev-parse", "--git-path", file]) {
+                        watch(&dir.join(p));
                     }
                 }
+                if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
+                    if let Some(p) = git(dir, &["rev-parse", "--git-path", &branch]) {
+                        // A packed branch gets its file on the next commit.
+                        let p = dir.join(p);
+                        match p.parent().filter(|_| !p.exists()) {
+                            Some(parent) => watch(parent),
+                            None => watch(&p),
+                        }
+                    }
+                }
+                let mut args = vec!["status", "--porcelain", "--"];
+                args.extend(sources);
+                let dirty = git(dir, &args).is_none_or(|s| !s.is_empty());
+                format!("commit {c}{}", if dirty { "-dirty" } else { "" })
             }
-            let mut args = vec!["status", "--porcelain", "--"];
-            args.extend(sources);
-            let dirty = git(dir, &args).is_none_or(|s| !s.is_empty());
-            format!("commit {c}{}", if dirty { "-dirty" } else { "" })
-        }
-        None => "unknown commit".to_string(),
+            None => "unknown commit".to_string(),
+        },
     };
     println!("cargo:rustc-env=SIGTAG_BUILD_COMMIT={text}");
 }
