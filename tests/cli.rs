@@ -409,7 +409,7 @@ fn usage_errors_are_one_line_starting_with_sigtag() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![],
-            "sigtag: sigtag needs a command: sign, cosign, verify, explain, list, demo, card, \
+            "sigtag: sigtag needs a command: sign, cosign, verify, explain, list, keys, demo, card, \
              completions; see sigtag --help\n",
         ),
         (
