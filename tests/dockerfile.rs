@@ -6,14 +6,20 @@
 //!
 //! The last test builds the runtime stage's root filesystem with
 //! mmdebstrap (cached under target/test-rootfs, rebuilt when the
-//! Dockerfile's package list changes), installs the release binary the way
-//! the Dockerfile does, and runs `/opt/resource/check` in it with no
-//! environment at all.
+//! Dockerfile's package list changes), checks that it holds exactly the
+//! packages the stage asks for (and what they and the base image bring),
+//! installs the release binary where the Dockerfile puts it and runs the
+//! stage's other instructions in a chroot, and runs `/opt/resource/check`,
+//! `in` and `out` there with no environment at all (no PATH, no HOME; `out`
+//! gets the build variables Concourse gives it): against an origin inside
+//! the root filesystem over file://, and over https with a CA the image's
+//! trust store does not hold, then does.
 
 mod resource_support;
 
-use resource_support::{now, Run, World};
-use serde_json::json;
+use resource_support::servers::{HttpServer, TlsProxy};
+use resource_support::{now, output_parts, run_with_input, Run, World, BUILD_ENV};
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -49,8 +55,12 @@ fn stdout(cmd: &mut Command) -> String {
 
 /// The Dockerfile with line continuations joined: one instruction a line.
 fn instructions() -> Vec<String> {
-    read("Dockerfile")
-        .replace("\\\n", " ")
+    instructions_of(&read("Dockerfile"))
+}
+
+/// `text`, a Dockerfile, with line continuations joined.
+fn instructions_of(text: &str) -> Vec<String> {
+    text.replace("\\\n", " ")
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -59,12 +69,30 @@ fn instructions() -> Vec<String> {
 
 /// The instructions of the last stage (after its `FROM`).
 fn runtime_stage() -> Vec<String> {
-    let all = instructions();
+    stage_of(&instructions(), Stage::Runtime)
+}
+
+#[derive(Clone, Copy)]
+enum Stage {
+    Builder,
+    Runtime,
+}
+
+/// The instructions of the first stage (up to the last `FROM`) or of the
+/// last one (after it), its `FROM` left out.
+fn stage_of(all: &[String], stage: Stage) -> Vec<String> {
     let from = all
         .iter()
         .rposition(|l| l.starts_with("FROM "))
         .expect("the Dockerfile has a FROM");
-    all[from + 1..].to_vec()
+    match stage {
+        Stage::Builder => all[..from]
+            .iter()
+            .filter(|l| !l.starts_with("FROM "))
+            .cloned()
+            .collect(),
+        Stage::Runtime => all[from + 1..].to_vec(),
+    }
 }
 
 fn words_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
@@ -90,7 +118,12 @@ fn installed_by(instruction: &str) -> Vec<String> {
 
 /// The packages the runtime stage installs.
 fn runtime_packages() -> Vec<String> {
-    let stage = runtime_stage();
+    runtime_packages_of(&read("Dockerfile"))
+}
+
+/// The packages the runtime stage of `dockerfile` (its text) installs.
+fn runtime_packages_of(dockerfile: &str) -> Vec<String> {
+    let stage = stage_of(&instructions_of(dockerfile), Stage::Runtime);
     let apt: Vec<&String> = stage
         .iter()
         .filter(|l| l.contains("apt-get install"))
@@ -149,12 +182,7 @@ fn the_builder_installs_the_build_packages() {
         .expect("the Makefile lists BUILD_PACKAGES");
     let wanted: Vec<&str> = words_after(line, ":=");
     assert!(!wanted.is_empty(), "BUILD_PACKAGES is empty");
-    let all = instructions();
-    let from = all
-        .iter()
-        .rposition(|l| l.starts_with("FROM "))
-        .expect("a FROM");
-    let builder: Vec<String> = all[..from]
+    let builder: Vec<String> = stage_of(&instructions(), Stage::Builder)
         .iter()
         .filter(|l| l.contains("apt-get install"))
         .flat_map(|l| installed_by(l))
@@ -627,18 +655,27 @@ fn mirror_reachable() {
     }
 }
 
+/// What a cached root filesystem was built from: the suite, the mirror,
+/// the variant and the runtime stage's packages.
+fn rootfs_stamp(packages: &[String]) -> String {
+    format!("{SUITE} {MIRROR} minbase {}\n", packages.join(","))
+}
+
+/// The root filesystem cached in `cache`, if it was built from exactly
+/// `packages`.
+fn cached_rootfs(cache: &Path, packages: &[String]) -> Option<PathBuf> {
+    let dir = cache.join("root");
+    let built = fs::read_to_string(cache.join("packages")).ok()?;
+    (built == rootfs_stamp(packages) && dir.is_dir()).then_some(dir)
+}
+
 /// The runtime stage's root filesystem, built with mmdebstrap from the
 /// Dockerfile's package list under target/test-rootfs and kept there until
 /// that list changes.
 fn runtime_rootfs() -> PathBuf {
     let cache = root().join("target").join("test-rootfs");
-    let dir = cache.join("root");
-    let stamp = cache.join("packages");
-    let list = format!(
-        "{SUITE} {MIRROR} minbase {}\n",
-        runtime_packages().join(",")
-    );
-    if fs::read_to_string(&stamp).ok().as_deref() == Some(list.as_str()) && dir.is_dir() {
+    let packages = runtime_packages();
+    if let Some(dir) = cached_rootfs(&cache, &packages) {
         return dir;
     }
     let mmdebstrap = Command::new("mmdebstrap").arg("--version").output();
@@ -652,13 +689,15 @@ fn runtime_rootfs() -> PathBuf {
         "building the runtime root filesystem and running chroot need root"
     );
     mirror_reachable();
+    let dir = cache.join("root");
+    let stamp = cache.join("packages");
     fs::create_dir_all(&cache).unwrap();
     let _ = fs::remove_file(&stamp);
     let building = cache.join("building");
     let _ = fs::remove_dir_all(&building);
     let out = Command::new("mmdebstrap")
         .args(["--variant=minbase", "--quiet"])
-        .arg(format!("--include={}", runtime_packages().join(",")))
+        .arg(format!("--include={}", packages.join(",")))
         .arg(SUITE)
         .arg(&building)
         .arg(MIRROR)
@@ -676,80 +715,512 @@ fn runtime_rootfs() -> PathBuf {
     }
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&building, &dir).unwrap();
-    fs::write(&stamp, list).unwrap();
+    fs::write(&stamp, rootfs_stamp(&packages)).unwrap();
     dir
 }
 
-/// A copy of the server repository inside `rootfs`, removed when dropped.
-struct Inside(PathBuf);
+#[test]
+fn a_changed_package_list_rebuilds_the_root_filesystem() {
+    let dockerfile = read("Dockerfile");
+    let packages = runtime_packages_of(&dockerfile);
+    let install = "apt-get install -y --no-install-recommends";
+    let at = dockerfile
+        .rfind(install)
+        .expect("the runtime stage's apt-get install")
+        + install.len();
+    let more = format!("{} git{}", &dockerfile[..at], &dockerfile[at..]);
+    let mut with_git = packages.clone();
+    with_git.insert(0, "git".to_string());
+    assert_eq!(runtime_packages_of(&more), with_git);
+    let fewer = dockerfile.replacen(" libpcsclite1", "", 1);
+    let without: Vec<String> = packages
+        .iter()
+        .filter(|p| *p != "libpcsclite1")
+        .cloned()
+        .collect();
+    assert_eq!(runtime_packages_of(&fewer), without);
 
-impl Drop for Inside {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+    // A cache built from the Dockerfile's list serves that list only.
+    let cache = tempfile::tempdir().unwrap();
+    fs::create_dir(cache.path().join("root")).unwrap();
+    fs::write(cache.path().join("packages"), rootfs_stamp(&packages)).unwrap();
+    assert_eq!(
+        cached_rootfs(cache.path(), &packages),
+        Some(cache.path().join("root"))
+    );
+    for changed in [&with_git, &without] {
+        assert_eq!(
+            cached_rootfs(cache.path(), changed),
+            None,
+            "a cache built from {packages:?} must not serve {changed:?}"
+        );
+    }
+    let mut reordered = packages.clone();
+    reordered.reverse();
+    assert_eq!(cached_rootfs(cache.path(), &reordered), None);
+}
+
+/// Docker's PATH for RUN.
+const RUN_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// `chroot ROOTFS /usr/bin/env -i`: whatever is added runs inside with no
+/// environment at all, unless given as `NAME=value` first.
+fn chroot(rootfs: &Path) -> Command {
+    let mut cmd = Command::new("chroot");
+    cmd.arg(rootfs).args(["/usr/bin/env", "-i"]);
+    cmd
+}
+
+/// The packages installed in a root filesystem, by its own dpkg database.
+struct Installed {
+    /// Each package with its dependencies (Pre-Depends and Depends, every
+    /// alternative); a virtual package depends on each package that
+    /// provides it.
+    graph: Vec<(String, Vec<String>)>,
+    names: BTreeSet<String>,
+    /// What mmdebstrap's minbase variant starts from: the Essential
+    /// packages, the Priority required ones, and apt.
+    minbase: Vec<String>,
+}
+
+fn installed_in(rootfs: &Path) -> Installed {
+    let admindir = rootfs.join("var/lib/dpkg");
+    let text = stdout(
+        Command::new("dpkg-query")
+            .arg(format!("--admindir={}", admindir.display()))
+            .args([
+                "-W",
+                "-f=${Package}\t${Essential}\t${Priority}\t${Provides}\t${Pre-Depends}, ${Depends}\n",
+            ]),
+    );
+    let names = |list: &str| -> Vec<String> {
+        list.split([',', '|'])
+            .filter_map(|d| d.split_whitespace().next())
+            .map(|d| d.split(':').next().unwrap_or(d).to_string())
+            .collect()
+    };
+    let mut installed = Installed {
+        graph: Vec::new(),
+        names: BTreeSet::new(),
+        minbase: vec!["apt".to_string()],
+    };
+    for line in text.lines() {
+        let cols: Vec<&str> = line.splitn(5, '\t').collect();
+        let [name, essential, priority, provides, deps] = cols[..] else {
+            panic!("dpkg-query printed {line:?}");
+        };
+        if essential == "yes" || priority == "required" {
+            installed.minbase.push(name.to_string());
+        }
+        installed.names.insert(name.to_string());
+        installed.graph.push((name.to_string(), names(deps)));
+        for virtual_name in names(provides) {
+            installed.graph.push((virtual_name, vec![name.to_string()]));
+        }
+    }
+    installed
+}
+
+impl Installed {
+    /// The installed packages that neither minbase nor `asked` (with
+    /// everything they depend on) bring in.
+    fn beyond(&self, asked: &[String]) -> Vec<String> {
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<String> = self.minbase.iter().chain(asked).cloned().collect();
+        while let Some(p) = todo.pop() {
+            if !wanted.insert(p.clone()) {
+                continue;
+            }
+            // A name may have several entries: a package and the
+            // providers of a virtual package of that name.
+            for (_, deps) in self.graph.iter().filter(|(n, _)| *n == p) {
+                todo.extend(deps.iter().cloned());
+            }
+        }
+        self.names
+            .iter()
+            .filter(|p| !wanted.contains(*p))
+            .cloned()
+            .collect()
     }
 }
 
-#[test]
-fn check_runs_in_the_runtime_stages_root_filesystem() {
-    let rootfs = runtime_rootfs();
-    // The binary and its links, as the Dockerfile's last instructions make
-    // them.
-    let bin = rootfs.join("usr/local/bin/sigtag");
-    fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    fs::copy(release_binary(), &bin).unwrap();
-    run(Command::new("strip").arg(&bin));
+/// The root filesystem holds the runtime stage's packages, what the base
+/// image holds, what they depend on, and nothing else: no package the
+/// Dockerfile does not name can make the resource work here.
+fn assert_installs_exactly_the_runtime_packages(rootfs: &Path) {
+    let packages = runtime_packages();
+    let installed = installed_in(rootfs);
+    for p in &packages {
+        assert!(
+            installed.names.contains(p),
+            "the runtime stage installs {p}, which the root filesystem lacks"
+        );
+    }
+    let extra = installed.beyond(&packages);
+    assert!(
+        extra.is_empty(),
+        "the root filesystem holds {extra:?}, which neither the base image nor the runtime \
+         stage's packages {packages:?} bring in; remove target/test-rootfs to rebuild it"
+    );
+    // The check can fail: without the stage's packages, what they
+    // brought would be packages too many.
+    assert!(
+        !installed.beyond(&[]).is_empty(),
+        "the runtime stage's packages {packages:?} bring nothing the base image lacks"
+    );
+}
+
+/// Does in `rootfs` what the runtime stage does once its packages are
+/// installed (mmdebstrap installed them): each `COPY --from=builder` with
+/// the file the builder makes (the release binary, stripped when the
+/// builder strips it) to where it puts it, and each other `RUN`, in order,
+/// in a chroot, as Docker runs it.
+fn install_as_the_runtime_stage_does(rootfs: &Path) {
+    let all = instructions();
+    let builder = stage_of(&all, Stage::Builder);
+    let workdir = builder
+        .iter()
+        .find_map(|l| l.strip_prefix("WORKDIR "))
+        .expect("the builder stage sets a WORKDIR")
+        .to_string();
+    assert!(
+        builder.iter().any(|l| l == "COPY . ."),
+        "the builder copies the build context into its WORKDIR: {builder:?}"
+    );
+    let stripped: Vec<String> = builder
+        .iter()
+        .filter_map(|l| l.strip_prefix("RUN "))
+        .flat_map(|script| script.split("&&").map(str::trim))
+        .filter_map(|c| c.strip_prefix("strip "))
+        .map(|path| format!("{workdir}/{}", path.trim()))
+        .collect();
+    // The links of an earlier run would make `ln -s` fail.
     let _ = fs::remove_dir_all(rootfs.join("opt/resource"));
-    let last = runtime_stage().last().cloned().expect("a last instruction");
-    let script = last
-        .strip_prefix("RUN ")
-        .unwrap_or_else(|| panic!("the runtime stage ends with a RUN: {last}"));
-    run(Command::new("chroot")
-        .arg(&rootfs)
-        .args(["/usr/bin/env", "-i"])
-        .arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-        .args(["/bin/sh", "-ec", script]));
-    // Nothing from an earlier run in the container's /tmp.
+    for line in stage_of(&all, Stage::Runtime) {
+        if let Some(script) = line.strip_prefix("RUN ") {
+            if script.contains("apt-get install") {
+                for part in script.split("&&").map(str::trim) {
+                    assert!(
+                        part == "apt-get update"
+                            || part.starts_with("apt-get install ")
+                            || part == "rm -rf /var/lib/apt/lists/*",
+                        "the runtime stage's package RUN also runs {part:?}, which this test \
+                         does not do in the root filesystem yet"
+                    );
+                }
+                continue;
+            }
+            run(chroot(rootfs)
+                .arg(RUN_PATH)
+                .args(["/bin/sh", "-ec", script]));
+        } else if let Some(args) = line.strip_prefix("COPY ") {
+            let words: Vec<&str> = args.split_whitespace().collect();
+            let [from, source, dest] = words[..] else {
+                panic!("the runtime stage's {line:?} is not COPY --from=builder SOURCE DEST");
+            };
+            assert_eq!(from, "--from=builder", "{line}");
+            let built = source
+                .strip_prefix(&format!("{workdir}/"))
+                .unwrap_or_else(|| panic!("{line}: the builder makes its files in {workdir}"));
+            assert_eq!(
+                built, "target/release/sigtag",
+                "{line}: this test builds the release binary only"
+            );
+            let to = rootfs.join(dest.trim_start_matches('/'));
+            fs::create_dir_all(to.parent().expect("a directory")).unwrap();
+            fs::copy(release_binary(), &to).unwrap();
+            if stripped.iter().any(|s| s == source) {
+                run(Command::new("strip").arg(&to));
+            }
+        } else {
+            panic!(
+                "the runtime stage's {line:?} is not something this test does in the root \
+                 filesystem yet (it knows RUN and COPY --from=builder)"
+            );
+        }
+    }
+}
+
+/// Paths inside the root filesystem that one run made, removed when
+/// dropped.
+struct Inside(Vec<PathBuf>);
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = fs::remove_dir_all(p);
+        }
+    }
+}
+
+/// Where this test puts its CA certificate: the directory
+/// update-ca-certificates reads local certificates from.
+fn local_ca_dir(rootfs: &Path) -> PathBuf {
+    rootfs.join("usr/local/share/ca-certificates")
+}
+
+/// update-ca-certificates in `rootfs`; `fresh` also drops the links of
+/// certificates taken out.
+fn update_ca_certificates(rootfs: &Path, fresh: bool) {
+    let mut cmd = chroot(rootfs);
+    cmd.arg(RUN_PATH).arg("update-ca-certificates");
+    if fresh {
+        cmd.arg("--fresh");
+    }
+    run(&mut cmd);
+}
+
+/// A CA certificate in the root filesystem's trust store, added as an
+/// image built on this one adds its own (ca-certificates'
+/// update-ca-certificates), and taken out again when dropped.
+struct TrustedCa {
+    rootfs: PathBuf,
+    file: PathBuf,
+}
+
+impl TrustedCa {
+    fn add(rootfs: &Path, cert: &Path) -> TrustedCa {
+        assert!(
+            rootfs.join("usr/sbin/update-ca-certificates").is_file(),
+            "the image has no update-ca-certificates: its runtime stage does not install \
+             ca-certificates"
+        );
+        let file = local_ca_dir(rootfs).join(format!("sigtag-test-{}.crt", std::process::id()));
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::copy(cert, &file).unwrap();
+        update_ca_certificates(rootfs, false);
+        TrustedCa {
+            rootfs: rootfs.to_path_buf(),
+            file,
+        }
+    }
+}
+
+impl Drop for TrustedCa {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.file);
+        update_ca_certificates(&self.rootfs, true);
+    }
+}
+
+/// `/opt/resource/ROLE ARGS...` in a chroot into `rootfs`, with `request`
+/// on stdin and no environment but `env`: no PATH, no HOME, no TMPDIR.
+fn resource(
+    rootfs: &Path,
+    role: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    request: &Value,
+) -> Run {
+    let mut cmd = chroot(rootfs);
+    for (name, value) in env {
+        cmd.arg(format!("{name}={value}"));
+    }
+    cmd.arg(format!("/opt/resource/{role}")).args(args);
+    Run::from_output(run_with_input(cmd, Some(request.to_string().as_bytes())))
+}
+
+#[test]
+fn check_in_and_out_run_in_the_runtime_stages_root_filesystem() {
+    let rootfs = runtime_rootfs();
+    assert_installs_exactly_the_runtime_packages(&rootfs);
+    install_as_the_runtime_stage_does(&rootfs);
+    // Nothing from an earlier run in the container's /tmp, or in its
+    // trust store.
     let tmp = rootfs.join("tmp");
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir(&tmp).unwrap();
     run(Command::new("chmod").arg("1777").arg(&tmp));
+    let leftovers: Vec<PathBuf> = fs::read_dir(local_ca_dir(&rootfs))
+        .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/sigtag-test-"))
+        .collect();
+    if !leftovers.is_empty() {
+        for p in &leftovers {
+            fs::remove_file(p).unwrap();
+        }
+        update_ca_certificates(&rootfs, true);
+    }
 
     let w = World::new();
-    let (a, b) = (w.key("alice"), w.key("bob"));
+    let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
     let c1 = w.release("v1", "app.txt", "one\n", "one", &[&a, &b], now() - 200);
     let c2 = w.release("v2", "app.txt", "two\n", "two", &[&a, &b], now() - 100);
-    let name = format!("srv-{}", std::process::id());
-    let inside = Inside(rootfs.join(&name));
-    fs::create_dir(&inside.0).unwrap();
-    run(Command::new("cp")
-        .arg("-a")
-        .arg(&w.remote)
-        .arg(inside.0.join("app.git")));
-    let source = w.standard_source(&format!("file:///{name}/app.git"), "2 of humans");
-    let request = json!({"source": source}).to_string();
+    let name = format!("origin-{}.git", std::process::id());
+    let origin = rootfs.join("srv").join(&name);
+    let build = rootfs.join("tmp/build");
+    let _inside = Inside(vec![origin.clone(), build.clone()]);
+    run(Command::new("cp").arg("-a").arg(&w.remote).arg(&origin));
+    let uri = format!("file:///srv/{name}");
+    let staging = w.standard_source(&uri, "2 of humans");
+    let prod = w.standard_source(&uri, "2 of humans and 1 of pipelines");
 
-    let mut cmd = Command::new("chroot");
-    cmd.arg(&rootfs)
-        .args(["/usr/bin/env", "-i", "/opt/resource/check"]);
-    let out = resource_support::run_with_input(cmd, Some(request.as_bytes()));
-    let check = Run::from_output(out);
+    // check: the newest version, then every version from one on.
+    let check = resource(&rootfs, "check", &[], &[], &json!({"source": staging}));
     assert_eq!(
         check.versions(),
         vec![("v2".to_string(), c2.clone())],
         "a first check answers the newest version: {}",
         check.stderr
     );
-    let request = json!({"source": source, "version": {"tag": "v1", "commit": c1}}).to_string();
-    let mut cmd = Command::new("chroot");
-    cmd.arg(&rootfs)
-        .args(["/usr/bin/env", "-i", "/opt/resource/check"]);
-    let check = Run::from_output(resource_support::run_with_input(
-        cmd,
-        Some(request.as_bytes()),
-    ));
+    let from_v1 = json!({"source": staging, "version": {"tag": "v1", "commit": c1}});
+    let check = resource(&rootfs, "check", &[], &[], &from_v1);
     assert_eq!(
         check.versions(),
-        vec![("v1".to_string(), c1), ("v2".to_string(), c2)],
+        vec![("v1".to_string(), c1), ("v2".to_string(), c2.clone())],
+        "{}",
+        check.stderr
+    );
+    let check = resource(&rootfs, "check", &[], &[], &json!({"source": prod}));
+    assert_eq!(
+        check.versions(),
+        vec![],
+        "not for prod yet: {}",
+        check.stderr
+    );
+
+    // in: the tree at the version's commit, the tag, and the report.
+    fs::create_dir_all(build.join("release")).unwrap();
+    let request = json!({"source": staging, "version": {"tag": "v2", "commit": c2}, "params": {}});
+    let get = resource(&rootfs, "in", &["/tmp/build/release"], &[], &request);
+    let (version, metadata) = output_parts(&get.ok());
+    assert_eq!(version, ("v2".to_string(), c2.clone()));
+    let meta = |name: &str| -> Vec<String> {
+        metadata
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    assert_eq!(meta("tag"), vec!["v2"]);
+    assert_eq!(meta("commit"), vec![c2.clone()]);
+    assert_eq!(meta("rule"), vec!["2 of humans"]);
+    assert_eq!(meta("layers"), vec!["2"]);
+    let signers = meta("signer");
+    assert_eq!(signers.len(), 2, "{signers:?}");
+    assert!(
+        signers[0].starts_with(&format!("alice (humans), layer 1, key {}", a.fpr)),
+        "{signers:?}"
+    );
+    assert!(
+        signers[1].starts_with(&format!("bob (humans), layer 2, key {}", b.fpr)),
+        "{signers:?}"
+    );
+    let dest = build.join("release");
+    assert_eq!(fs::read_to_string(dest.join("app.txt")).unwrap(), "two\n");
+    assert_eq!(w.git_in(&dest, &["rev-parse", "HEAD"]), c2);
+    assert_eq!(w.git_in(&dest, &["status", "--porcelain"]), "");
+    assert_eq!(w.git_in(&dest, &["remote", "get-url", "origin"]), uri);
+    let sigtag = dest.join(".git/sigtag");
+    assert_eq!(fs::read_to_string(sigtag.join("tag")).unwrap(), "v2\n");
+    assert_eq!(
+        fs::read_to_string(sigtag.join("commit")).unwrap(),
+        format!("{c2}\n")
+    );
+    let report: Value =
+        serde_json::from_str(&fs::read_to_string(sigtag.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report[0]["tag"], "v2", "{report}");
+    assert_eq!(report[0]["satisfied"], true, "{report}");
+
+    // out: the pipeline's key from params counter-signs the tag the get
+    // fetched, and pushes it to the origin.
+    let before = w.git_in(&origin, &["rev-parse", "refs/tags/v2"]);
+    let request =
+        json!({"source": staging, "params": {"from": "release", "signing_key": w.secret(&s)}});
+    let put = resource(&rootfs, "out", &["/tmp/build"], BUILD_ENV, &request);
+    let (version, metadata) = output_parts(&put.ok());
+    assert_eq!(version, ("v2".to_string(), c2.clone()));
+    assert!(
+        metadata.contains(&("added layer".to_string(), "3".to_string())),
+        "{metadata:?}"
+    );
+
+    // From outside, with real git: the origin's tag moved to a layer on
+    // top of the old one, signed by the pipeline's key.
+    let after = w.git_in(&origin, &["rev-parse", "refs/tags/v2"]);
+    assert_ne!(after, before, "out moved the origin's tag");
+    let layer = w.git_in(&origin, &["cat-file", "tag", "refs/tags/v2"]);
+    assert!(
+        layer.starts_with(&format!(
+            "object {before}\ntype tag\ntag v2\ntagger staging <staging@example.org> "
+        )),
+        "{layer}"
+    );
+    assert!(layer.contains("\nBUILD_NAME=42\n"), "{layer}");
+    w.git_in(&origin, &["verify-tag", "v2"]);
+    assert_eq!(w.git_in(&origin, &["rev-parse", "v2^{commit}"]), c2);
+
+    // sigtag accepts it for prod now, and so does prod's check in the
+    // image.
+    let keys = w.root.join("keys");
+    fs::create_dir(&keys).unwrap();
+    for k in [&a, &b, &s] {
+        fs::write(keys.join(format!("{}.asc", k.name)), w.cert(k)).unwrap();
+    }
+    fs::write(
+        keys.join("policy.toml"),
+        "[groups]\nhumans = [\"alice\", \"bob\"]\npipelines = [\"staging\"]\n\n\
+         [environments.prod]\nrequire = \"2 of humans and 1 of pipelines\"\n",
+    )
+    .unwrap();
+    let verify = Run::from_output(run_with_input(
+        {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigtag"));
+            cmd.env_clear()
+                .arg("verify")
+                .arg("v2")
+                .args(["--env", "prod", "--keys"])
+                .arg(&keys)
+                .arg("--repo")
+                .arg(&origin);
+            cmd
+        },
+        None,
+    ));
+    assert_eq!(
+        (verify.code, verify.stdout.as_str()),
+        (0, "v2: yes for prod (alice, bob, staging)\n"),
+        "{}",
+        verify.stderr
+    );
+    let check = resource(&rootfs, "check", &[], &[], &json!({"source": prod}));
+    assert_eq!(
+        check.versions(),
+        vec![("v2".to_string(), c2.clone())],
+        "{}",
+        check.stderr
+    );
+
+    // https: the image's CA bundle is what makes a server trusted. Its
+    // OpenSSL finds one where it looks by default...
+    let bundle = rootfs.join("usr/lib/ssl/cert.pem");
+    let target = fs::read_link(&bundle)
+        .map(|t| rootfs.join(t.strip_prefix("/").unwrap_or(&t)))
+        .unwrap_or(bundle.clone());
+    let certs = fs::read_to_string(&target).unwrap_or_default();
+    assert!(
+        certs.matches("BEGIN CERTIFICATE").count() > 100,
+        "the image's OpenSSL finds no CA bundle at /usr/lib/ssl/cert.pem ({}): the runtime \
+         stage must install ca-certificates",
+        target.display()
+    );
+    // ... which does not hold this server's CA yet ...
+    let server = HttpServer::start(w.remote.parent().unwrap(), "ci", "s3cret-pass");
+    let tls = TlsProxy::start(&w.root.join("tls"), server.port);
+    let mut https = w.standard_source(&tls.url("app.git"), "2 of humans");
+    https["username"] = json!("ci");
+    https["password"] = json!("s3cret-pass");
+    let refused = resource(&rootfs, "check", &[], &[], &json!({"source": https}));
+    refused.assert_fails(&["cannot reach https://127.0.0.1", "CA certificates"]);
+    // ... until its CA is in the image's trust store.
+    let _ca = TrustedCa::add(&rootfs, &tls.cert);
+    let check = resource(&rootfs, "check", &[], &[], &json!({"source": https}));
+    assert_eq!(
+        check.versions(),
+        vec![("v2".to_string(), c2)],
         "{}",
         check.stderr
     );

@@ -966,3 +966,21 @@ impl Ctx {
             .collect()
     }
 }
+
+impl Ctx {
+    /// `program` run in `dir` with exactly the environment this context's
+    /// git commands get (GNUPGHOME, HOME, the private git configuration,
+    /// LC_ALL=C) and nothing else: for scripts that run git and gpg
+    /// themselves. Add PATH and whatever else they need.
+    pub fn command_with_git_env(&self, program: &str, dir: &Path) -> Command {
+        let model = self.git.command(dir, &self.home);
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir).env_clear();
+        for (name, value) in model.get_envs() {
+            if let Some(value) = value {
+                cmd.env(name, value);
+            }
+        }
+        cmd
+    }
+}
