@@ -13,8 +13,9 @@
 //!   come between; a command shown without output must print nothing).
 //!   Lines are compared with runs of whitespace collapsed, runs of seven
 //!   or more hex digits (object ids, fingerprints, dates in seconds) and
-//!   RFC 3339 times taken as equal to any other such run; but where the
-//!   page shows a placeholder (FPR, the card's ident), the command must
+//!   RFC 3339 times taken as equal to any other such run, and the marks a
+//!   terminal shows (✓, ✗) taken as the `+` and `-` a pipe gets; but where
+//!   the page shows a placeholder (FPR, the card's ident), the command must
 //!   print exactly the scenario's value.
 //! - The `toml` block is the scenario's policy.toml.
 //!
@@ -175,7 +176,12 @@ fn normalize_word(word: &str) -> String {
             out.extend(&chars[i..i + run]);
             i += run;
         } else {
-            out.push(chars[i]);
+            // The page shows a terminal's marks; a pipe gets + and -.
+            out.push(match chars[i] {
+                '✓' => '+',
+                '✗' => '-',
+                c => c,
+            });
             i += 1;
         }
     }
@@ -205,6 +211,7 @@ fn the_comparison_reads_lines_as_documented() {
         "signed by alice (committers) at <time> [#]"
     );
     assert_eq!(normalize("fpr:::::::::0A1B2C3D4E:"), "fpr:::::::::#:");
+    assert_eq!(normalize("✓ signed ✗"), "+ signed -");
     // Short hex-looking words stay as they are.
     assert_eq!(normalize("added layer 3 face"), "added layer 3 face");
     assert_ne!(normalize("tag v1.4.0"), normalize("tag v1.4.1"));

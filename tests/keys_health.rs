@@ -418,7 +418,7 @@ fn explain_marks_a_signer_in_no_group_without_a_tick() {
     assert!(
         run.stdout
             .lines()
-            .any(|l| l.starts_with("    ✓ signed by alice (humans) at ")),
+            .any(|l| l.starts_with("    + signed by alice (humans) at ")),
         "{}",
         run.stdout
     );
