@@ -2,13 +2,16 @@
 //! newer than the one it was given, so a pipeline deploys every promotion
 //! in turn; the others wait, and the log says so. A first check returns
 //! the latest only; `tag_filter` applies before the order; a vanished or
-//! moved version follows the no-rollback rules. Real git, real gpg, the
-//! check run as Concourse runs it.
+//! moved version follows the no-rollback rules. `in_order = true` in a
+//! policy's environment goes into `sigtag keys source`'s fragment. Real
+//! git, real gpg, the check run as Concourse runs it.
 
 mod resource_support;
 
-use resource_support::{now, skipping_lines, summary_line, World};
-use serde_json::Value;
+use resource_support::{now, run_with_input, skipping_lines, summary_line, Run, World};
+use serde_json::{json, Value};
+use std::fs;
+use std::process::Command;
 
 /// RFC 3339 in UTC, as the log prints times.
 fn iso(t: i64) -> String {
@@ -188,4 +191,88 @@ fn in_order_must_be_a_boolean() {
     source["in_order"] = Value::String("yes".into());
     w.check(&source, None)
         .assert_fails(&["source.in_order must be true or false, not a string"]);
+}
+
+/// `sigtag ARGS` with nothing from the environment but HOME.
+fn sigtag(w: &World, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigtag"));
+    cmd.env_clear()
+        .env("HOME", &w.root)
+        .env("GNUPGHOME", w.root.join("no-gnupg-home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("LC_ALL", "C")
+        .current_dir(&w.root)
+        .args(args);
+    Run::from_output(run_with_input(cmd, None))
+}
+
+#[test]
+fn a_policy_in_order_goes_into_the_source_fragment() {
+    let w = World::new();
+    let (_, c, _) = four(&w);
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let keys = w.unique("keys");
+    fs::create_dir(&keys).unwrap();
+    for k in [&a, &b] {
+        fs::write(keys.join(format!("{}.asc", k.name)), w.cert(k)).unwrap();
+    }
+    let policy = |prod_in_order: &str| {
+        format!(
+            "[groups]\nhumans = [\"alice\", \"bob\"]\n\n\
+             [environments.staging]\nrequire = \"2 of humans\"\n\n\
+             [environments.prod]\nrequire = \"2 of humans\"\n{prod_in_order}"
+        )
+    };
+    fs::write(keys.join("policy.toml"), policy("in_order = true\n")).unwrap();
+    let dir = World::s(&keys);
+    let fragment = |env: &str, format: &str| {
+        let run = sigtag(
+            &w,
+            &[
+                "keys", "source", "--env", env, "--keys", &dir, "--vars", "--format", format,
+            ],
+        );
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{}", run.stdout);
+        run.stdout
+    };
+
+    let yaml = fragment("prod", "yaml");
+    assert!(
+        yaml.ends_with("require: \"2 of humans\"\nin_order: true\n"),
+        "{yaml}"
+    );
+    let prod: Value = serde_json::from_str(&fragment("prod", "json")).unwrap();
+    assert_eq!(prod["in_order"], json!(true));
+    // staging does not say it, so its fragment says nothing of it.
+    assert!(!fragment("staging", "yaml").contains("in_order"));
+    let staging: Value = serde_json::from_str(&fragment("staging", "json")).unwrap();
+    assert_eq!(staging.get("in_order"), None);
+
+    // The prod fragment, with its certificates inline, is a source whose
+    // check returns one promotion at a time.
+    let run = sigtag(
+        &w,
+        &[
+            "keys", "source", "--env", "prod", "--keys", &dir, "--format", "json",
+        ],
+    );
+    let mut source: Value = serde_json::from_str(&run.stdout).unwrap();
+    source["uri"] = Value::String(w.file_uri());
+    assert_eq!(
+        w.check(&source, Some(("v1", &c[0]))).versions(),
+        pairs(&["v1", "v2"], &[&c[0], &c[1]])
+    );
+
+    // in_order is true or false.
+    fs::write(keys.join("policy.toml"), policy("in_order = \"yes\"\n")).unwrap();
+    let run = sigtag(&w, &["keys", "source", "--env", "prod", "--keys", &dir]);
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "sigtag: {}: line 9, column 12: invalid type: string \"yes\", expected a boolean\n",
+            keys.join("policy.toml").display()
+        )
+    );
 }
