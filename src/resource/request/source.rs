@@ -85,7 +85,8 @@ pub struct Source {
     /// http:// (only ever with an http:// URI that has some).
     pub insecure_http_credentials: bool,
     /// `source.in_order` (DESIGN §6): a check returns at most one version
-    /// newer than the one it was given.
+    /// newer than the one it was given. (DESIGN §6 has a `tested` atom of
+    /// `require` imply it; rules have no such atom yet.)
     pub in_order: bool,
     /// Hex SHA-256 of the trust configuration (certificate bytes, groups,
     /// rule) and of this verifier's version: the verdict cache's key.
