@@ -54,6 +54,10 @@ pub const MAX_RULE_DEPTH: usize = 32;
 /// Requests larger than this are refused (certificates are a few KiB each).
 pub const MAX_REQUEST: usize = 16 << 20;
 
+/// A file a `put` reads through its params (`params.tested_from`) larger
+/// than this is refused: it holds one commit or tag name.
+pub const MAX_PARAMS_FILE: u64 = 4096;
+
 /// How long a check may take when `source.check_timeout` is not set.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(300);
 

@@ -17,6 +17,45 @@
 /// (`Sigtag-Tested-From: <commit>`, ...).
 pub const TRAILER_PREFIX: &str = "Sigtag-";
 
+/// The trailer that records the transition a layer was tested as (DESIGN
+/// §6): `Sigtag-Tested-From: <40 hex>`, the commit the environment ran
+/// before this tag, or `Sigtag-Tested-From: none` when it ran nothing.
+/// Written by [`TestedFrom::trailer`] alone, as the last line of the
+/// message.
+pub const TESTED_FROM_TRAILER: &str = "Sigtag-Tested-From";
+
+/// What a layer records it was tested from: the value of the
+/// [`TESTED_FROM_TRAILER`] line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestedFrom {
+    /// The commit the environment ran before the tag.
+    Commit(git2::Oid),
+    /// The environment ran nothing before (the tag has no base): `none`.
+    Nothing,
+}
+
+impl TestedFrom {
+    /// How [`TestedFrom::Nothing`] is written, in the trailer and where a
+    /// front end takes a value (`--tested-from none`, a params file).
+    pub const NONE: &'static str = "none";
+
+    /// The trailer line, without its newline:
+    /// `Sigtag-Tested-From: <40 hex>` or `Sigtag-Tested-From: none`.
+    pub fn trailer(&self) -> String {
+        format!("{TESTED_FROM_TRAILER}: {self}")
+    }
+}
+
+impl std::fmt::Display for TestedFrom {
+    /// The value: the commit's 40 lower-case hex digits, or `none`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TestedFrom::Commit(oid) => write!(f, "{oid}"),
+            TestedFrom::Nothing => f.write_str(TestedFrom::NONE),
+        }
+    }
+}
+
 /// Lines a pipeline's layer carries to name the build that made it:
 /// `NAME=value` for these names, and `Build: URL`.
 pub const BUILD_VARS: &[&str] = &[
@@ -151,6 +190,25 @@ mod tests {
         );
         assert_eq!(one_line(" a\nb\tc\x07 ").as_deref(), Some("a b c"));
         assert_eq!(one_line(" \x1b "), None);
+    }
+
+    #[test]
+    fn writes_the_tested_from_trailer() {
+        let oid = git2::Oid::from_str("0123456789abcdef0123456789ABCDEF01234567").unwrap();
+        assert_eq!(
+            TestedFrom::Commit(oid).trailer(),
+            "Sigtag-Tested-From: 0123456789abcdef0123456789abcdef01234567"
+        );
+        assert_eq!(TestedFrom::Nothing.trailer(), "Sigtag-Tested-From: none");
+        // Free text can never carry it, in any spelling.
+        for line in [
+            TestedFrom::Commit(oid).trailer(),
+            TestedFrom::Nothing.trailer(),
+        ] {
+            assert!(is_machine_line(&line), "{line}");
+            assert!(free_text(&format!("tested\n\n{line}\n")).is_err());
+            assert!(free_text(&format!("tested\n {}\n", line.to_lowercase())).is_err());
+        }
     }
 
     #[test]

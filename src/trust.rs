@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::keys::{HoldsKeys, Keyring, Keys};
 use crate::rule::Rule;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use crate::limits::{MAX_CERTS_PER_SIGNER, MAX_CERT_FILE_SIZE};
@@ -53,6 +53,8 @@ pub struct Trust {
     keyring: Keyring,
     /// Where the groups and rules came from, for messages.
     policy_origin: String,
+    /// The environments whose policy says `in_order = true`.
+    in_order: BTreeSet<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +70,9 @@ struct PolicyFile {
 #[serde(deny_unknown_fields)]
 struct EnvironmentFile {
     require: String,
+    /// Read and stored only: [`Trust::in_order`].
+    #[serde(default)]
+    in_order: bool,
 }
 
 /// Is `name` a valid signer, group or environment name?
@@ -159,7 +164,9 @@ impl Trust {
         }
         let origin = policy_path.display().to_string();
         let (groups, environments) = parse_policy(&policy_text, &origin)?;
-        Trust::build(sources, groups, environments, &origin)
+        let mut trust = Trust::build(sources, groups, environments, &origin)?;
+        trust.in_order = in_order_of(&policy_text, &origin)?;
+        Ok(trust)
     }
 
     /// Builds a trust root from its parts (the resource's inline source
@@ -242,7 +249,14 @@ impl Trust {
             environments: rules,
             keyring,
             policy_origin: policy_origin.to_string(),
+            in_order: BTreeSet::new(),
         })
+    }
+
+    /// Does the policy say `in_order = true` for environment `env`
+    /// (DESIGN §6)? `sigtag keys source` passes it on to the resource.
+    pub fn in_order(&self, env: &str) -> bool {
+        self.in_order.contains(env)
     }
 
     pub fn signers(&self) -> &[Signer] {
@@ -337,6 +351,18 @@ pub fn parse_policy(
         .map(|(env, e)| (env, e.require))
         .collect();
     Ok((policy.groups, environments))
+}
+
+/// The environments of a `policy.toml` that set `in_order = true`.
+fn in_order_of(text: &str, origin: &str) -> Result<BTreeSet<String>> {
+    let policy: PolicyFile = toml::from_str(text)
+        .map_err(|e| Error::config(format!("{origin}: {}", toml_message(text, &e))))?;
+    Ok(policy
+        .environments
+        .into_iter()
+        .filter(|(_, e)| e.in_order)
+        .map(|(env, _)| env)
+        .collect())
 }
 
 /// How messages about a rule name it: the field (`--require`,

@@ -225,6 +225,13 @@ enum Command {
         /// Tagger identity, "Name <email>" (default: the key's user ID)
         #[arg(long, value_name = "IDENT")]
         tagger: Option<String>,
+        /// Record the transition this signature vouches was tested: REV is
+        /// the commit the environment ran before this tag (a commit, a tag
+        /// or another name, resolved like COMMIT and peeled to its commit),
+        /// or none; written as the message's last line,
+        /// "Sigtag-Tested-From: <commit>" or "Sigtag-Tested-From: none"
+        #[arg(long = "tested-from", value_name = "REV")]
+        tested_from: Option<String>,
         #[command(flatten)]
         repo: RepoArg,
         /// Push the tag to this remote, only if the remote does not have it;
@@ -247,6 +254,13 @@ enum Command {
         /// Tagger identity, "Name <email>" (default: the key's user ID)
         #[arg(long, value_name = "IDENT")]
         tagger: Option<String>,
+        /// Record the transition this co-signature vouches was tested: REV
+        /// is the commit the environment ran before this tag (a commit, a
+        /// tag or another name, resolved like sign's COMMIT and peeled to
+        /// its commit), or none; written as the message's last line,
+        /// "Sigtag-Tested-From: <commit>" or "Sigtag-Tested-From: none"
+        #[arg(long = "tested-from", value_name = "REV")]
+        tested_from: Option<String>,
         /// Refuse unless the tag already meets this rule (groups from --keys)
         #[arg(long, value_name = "RULE", conflicts_with = "env")]
         require: Option<String>,
@@ -501,28 +515,41 @@ fn print_lines(verdicts: &[Verdict], style: Style) -> Result<()> {
 /// Says what was signed: the layer's number and the commit it vouches
 /// for, once all of it is done (a refused push rolls the local tag back,
 /// so there is no layer to announce).
+/// With `tested_from`, the line names the transition the layer records,
+/// or, when the key had signed already, that none was added.
 fn finish_signing(
     repo: &git2::Repository,
     name: &str,
     signed: Signed,
     push: Option<&str>,
+    tested_from: Option<&sign::TestedFrom>,
 ) -> Result<i32> {
     let chain = chain::read(repo, name);
     let commit = chain.commit.clone().unwrap_or_default();
     let layer = match &signed {
         Signed::AlreadySigned { layer } => {
+            let note = match tested_from {
+                Some(_) => " (a key signs a chain once, so --tested-from added nothing)",
+                None => "",
+            };
             eprintln!(
-                "{name}: this key already signed layer {layer} over commit {commit}; nothing to do"
+                "{name}: this key already signed layer {layer} over commit {commit}; nothing to do{note}"
             );
             return Ok(0);
         }
         Signed::Added { .. } => chain.layers.len(),
     };
+    let records = match tested_from {
+        Some(t) => format!(", recording {}", t.trailer()),
+        None => String::new(),
+    };
     if let Some(remote) = push {
         sign::publish(repo, name, remote, &signed)?;
-        eprintln!("{name}: signed layer {layer} over commit {commit} and pushed it to {remote}");
+        eprintln!(
+            "{name}: signed layer {layer} over commit {commit}{records} and pushed it to {remote}"
+        );
     } else {
-        eprintln!("{name}: signed layer {layer} over commit {commit}");
+        eprintln!("{name}: signed layer {layer} over commit {commit}{records}");
     }
     Ok(0)
 }
@@ -545,16 +572,20 @@ fn run(command: Command, args: &parse::Args, style: Style) -> Result<i32> {
             keys,
             message,
             tagger,
+            tested_from,
             repo,
             push,
         } => {
             let keys = KeysDir::new(keys.as_deref());
             let message = free_message(message)?;
             let repo = open_repo(&repo.repo)?;
-            // The commit and the remote first: an ambiguous name or a
+            // The commits and the remote first: an ambiguous name or a
             // remote that is not there stops before any key is unlocked.
             sign::resolve_commit(&repo, commit.as_deref().unwrap_or("HEAD"))
                 .map_err(|e| commit_hint(args, commit.as_deref(), e))?;
+            let tested_from = tested_from
+                .map(|rev| sign::resolve_tested_from(&repo, &rev, &name))
+                .transpose()?;
             if let Some(remote) = &push {
                 sign::publish::check_remote(&repo, remote)?;
             }
@@ -569,26 +600,36 @@ fn run(command: Command, args: &parse::Args, style: Style) -> Result<i32> {
                 &name,
                 commit.as_deref(),
                 &mut key,
-                &LayerOptions { message, tagger },
+                &LayerOptions {
+                    message,
+                    tagger,
+                    tested_from,
+                    ..LayerOptions::default()
+                },
             )?;
-            finish_signing(&repo, &name, signed, push.as_deref())
+            finish_signing(&repo, &name, signed, push.as_deref(), tested_from.as_ref())
         }
         Command::Cosign {
             name,
             signer,
             message,
             tagger,
+            tested_from,
             require,
             env,
             keys,
             repo,
             push,
         } => {
-            // Configuration first: a bad --require, --env, -m or keys
-            // directory stops before any key is unlocked or tag is read.
+            // Configuration first: a bad --require, --env, -m,
+            // --tested-from or keys directory stops before any key is
+            // unlocked or tag is read.
             let keys = KeysDir::new(keys.as_deref());
             let message = free_message(message)?;
             let repo = open_repo(&repo.repo)?;
+            let tested_from = tested_from
+                .map(|rev| sign::resolve_tested_from(&repo, &rev, &name))
+                .transpose()?;
             if let Some(remote) = &push {
                 sign::publish::check_remote(&repo, remote)?;
             }
@@ -603,11 +644,16 @@ fn run(command: Command, args: &parse::Args, style: Style) -> Result<i32> {
                 &repo,
                 &name,
                 &mut key,
-                &LayerOptions { message, tagger },
+                &LayerOptions {
+                    message,
+                    tagger,
+                    tested_from,
+                    ..LayerOptions::default()
+                },
                 &trust,
                 rule.as_ref(),
             )?;
-            finish_signing(&repo, &name, signed, push.as_deref())
+            finish_signing(&repo, &name, signed, push.as_deref(), tested_from.as_ref())
         }
         Command::Verify {
             names,

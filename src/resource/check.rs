@@ -10,6 +10,13 @@
 //! says how to go on. A chain that is refused now never places a version:
 //! anyone who can push can write an inner layer with any date.
 //!
+//! With `source.in_order` (DESIGN §6) a check from a version returns at
+//! most one newer version: the next satisfying one. The others wait, and
+//! one line says so ("v1.3.0 and 2 more wait: in_order returns one
+//! promotion per check"); each later check returns the next, so none is
+//! skipped over time and a pipeline deploys every promotion in turn. A
+//! first check still returns only the latest.
+//!
 //! The log names every refused tag with its reason, and every other tag
 //! not returned that is new since the last check (a `(name, outer object)`
 //! pair the cache had not seen), with why: older than the given version,
@@ -41,7 +48,9 @@
 
 use super::cache::{Cache, Chained, Seen, Verdict};
 use super::request::{Request, Source, Version};
-use super::select::{capped, date, not_chains_line, select, summary, Given, Status, Step, Tag};
+use super::select::{
+    capped, date, not_chains_line, select, summary, waiting_line, Given, Status, Step, Tag,
+};
 use super::{log, refused_reason};
 use crate::chain::{self, Chain};
 use crate::error::{Error, ErrorKind, Result};
@@ -238,7 +247,7 @@ fn answer(
     // Tags that needed a signature check and did not get one in time.
     let mut late = 0usize;
     let chosen = loop {
-        let todo = match select(&tags, given.as_ref(), &rule, batch) {
+        let todo = match select(&tags, given.as_ref(), &rule, batch, source.in_order) {
             Step::Done(a) => break Some(a),
             Step::Verify(todo) => todo,
         };
@@ -331,6 +340,9 @@ fn answer(
         log(&line);
     }
     if let Some(line) = not_chains_line(&chosen) {
+        log(&line);
+    }
+    if let Some(line) = waiting_line(&tags, &chosen) {
         log(&line);
     }
     let cached = candidates.iter().filter(|c| c.verdict.is_some()).count();

@@ -1,7 +1,8 @@
 //! The resource's `source` fragment made from a keys directory (DESIGN
 //! §9): the trust root (`signers`, `groups`) and one environment's rule
-//! (`require`), so that the command line and a pipeline share one
-//! reviewed trust root instead of two hand-kept copies.
+//! (`require`, and `in_order` when the policy sets it), so that the
+//! command line and a pipeline share one reviewed trust root instead of
+//! two hand-kept copies.
 //!
 //! [`Fragment::new`] is pure: it reads a loaded [`Trust`]. Every signer
 //! and every group of the trust root goes into the fragment, as `sigtag`
@@ -48,6 +49,9 @@ pub struct Fragment {
     pub signers: Vec<(String, Certs)>,
     pub groups: BTreeMap<String, Vec<String>>,
     pub require: String,
+    /// The policy sets `in_order = true` for the environment: the fragment
+    /// says `in_order: true` (and says nothing otherwise).
+    pub in_order: bool,
 }
 
 /// The pipeline variable of a signer's certificates: `alice_pub`. A `.`
@@ -95,11 +99,13 @@ impl Fragment {
             signers,
             groups: trust.groups().clone(),
             require: rule.to_string(),
+            in_order: trust.in_order(env),
         })
     }
 
-    /// As JSON: `{"signers": {...}, "groups": {...}, "require": "..."}`,
-    /// a placeholder as the string `((NAME_pub))`.
+    /// As JSON: `{"signers": {...}, "groups": {...}, "require": "..."}`
+    /// (and `"in_order": true` when the policy says so), a placeholder as
+    /// the string `((NAME_pub))`.
     pub fn json(&self) -> Value {
         let signers: Map<String, Value> = self
             .signers
@@ -112,8 +118,12 @@ impl Fragment {
                 (name.clone(), Value::String(value))
             })
             .collect();
-        json!({"environment": self.environment, "signers": signers,
-               "groups": self.groups, "require": self.require})
+        let mut fragment = json!({"environment": self.environment, "signers": signers,
+               "groups": self.groups, "require": self.require});
+        if let (true, Some(fields)) = (self.in_order, fragment.as_object_mut()) {
+            fields.insert("in_order".into(), Value::Bool(true));
+        }
+        fragment
     }
 
     /// As YAML, to paste under a resource's `source:` (indented there): a
@@ -147,6 +157,9 @@ impl Fragment {
             }
         }
         let _ = writeln!(out, "require: {}", quoted(&self.require));
+        if self.in_order {
+            out.push_str("in_order: true\n");
+        }
         out
     }
 }
@@ -222,8 +235,13 @@ mod tests {
             signers: vec![],
             groups: BTreeMap::new(),
             require: "1 of x".into(),
+            in_order: true,
         };
         let json = fragment.json();
+        assert_eq!(json["in_order"], json!(true));
+        assert!(fragment
+            .yaml()
+            .ends_with("require: \"1 of x\"\nin_order: true\n"));
         for field in json.as_object().unwrap().keys() {
             assert!(
                 crate::resource::SOURCE_FIELDS.contains(&field.as_str()),
@@ -254,6 +272,7 @@ mod tests {
                 ("none".into(), vec![]),
             ]),
             require: "1 of humans".into(),
+            in_order: false,
         };
         assert_eq!(
             fragment.yaml(),

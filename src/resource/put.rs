@@ -6,6 +6,17 @@
 //! pipeline or a person co-signed), the newer chain is fetched and the
 //! layer is made again on top of it, so no signature is ever lost.
 //!
+//! With `params.tested_from` the new layer records the transition it was
+//! tested as (DESIGN §6): the file it names holds the commit or tag name
+//! the environment ran before this tag, or `none`, and the layer's
+//! message ends in `Sigtag-Tested-From: <commit>` (or `none`). The file is
+//! read, bounded and checked before the network is touched, and resolved
+//! against the fetched repository before anything is signed; a file that
+//! cannot say which commit fails the step and pushes nothing. A source
+//! with `in_order: true` will derive the transition from the tag's base
+//! for its own `require`; until then `params.tested_from` is how a layer
+//! records one ([`layer_options`] takes it either way).
+//!
 //! The output never takes the source's rule for met: the chain as pushed
 //! (or as found, when nothing was added) is judged again by the source's
 //! rule, and the log and metadata say whether it holds and, if not, what
@@ -16,12 +27,13 @@ use super::request::{self, deny_unknown, opt_string, Request, Version};
 use super::{log, metadata_entry, Output};
 use crate::chain;
 use crate::error::{clean, Error, ErrorKind, Result};
-use crate::message::BUILD_VARS;
+use crate::limits::MAX_PARAMS_FILE;
+use crate::message::{TestedFrom, BUILD_VARS};
 use crate::remote;
 use crate::rule::Rule;
 use crate::sign::{self, LayerOptions, Signed, SigningKey};
 use crate::verdict::{Gate, Verdict};
-use git2::Repository;
+use git2::{ObjectType, Oid, Repository};
 use std::path::{Component, Path};
 
 /// How many times a layer is made again after the tag changed on the
@@ -29,7 +41,14 @@ use std::path::{Component, Path};
 pub use crate::limits::MAX_PUT_ATTEMPTS as MAX_ATTEMPTS;
 
 /// The params `out` accepts.
-pub const PARAMS: &[&str] = &["tag", "from", "signing_key", "require", "message"];
+pub const PARAMS: &[&str] = &[
+    "tag",
+    "from",
+    "signing_key",
+    "require",
+    "message",
+    "tested_from",
+];
 
 pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
     let source = &request.source;
@@ -77,14 +96,14 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         Some(text) => Some(free_message(&text)?),
         None => None,
     };
-    let message = layer_message(&tag, free);
+    let wanted = match opt_string(params, "tested_from", "params.tested_from")? {
+        Some(path) => Some(read_tested_from(sources_dir, &path, &tag)?),
+        None => None,
+    };
+    let (free, build_lines) = layer_message(&tag, free);
     let tagger = match key.ident() {
         Ok(_) => None,
         Err(_) => Some("Concourse <concourse@localhost>".to_string()),
-    };
-    let opts = LayerOptions {
-        message: Some(message),
-        tagger,
     };
 
     super::prepare_network(source, source.network_timeout);
@@ -105,8 +124,20 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         ))
     })?;
 
+    // The transition is resolved once, against the tag's first fetch and
+    // before anything is signed.
+    let mut fetched = Some(fetch_tag(&repo, &request, &tag)?);
+    let tested_from = match &wanted {
+        Some(w) => Some(resolve_tested_from(&repo, &request, &tag, w)?),
+        None => None,
+    };
+    let opts = layer_options(free, build_lines, tagger, tested_from);
+
     for attempt in 1..=MAX_ATTEMPTS {
-        let chain = fetch_tag(&repo, &request, &tag)?;
+        let chain = match fetched.take() {
+            Some(chain) => chain,
+            None => fetch_tag(&repo, &request, &tag)?,
+        };
         let commit = chain.commit.clone().unwrap_or_default();
         if let Some(expected) = &expected_commit {
             if chain.commit.is_some() && &commit != expected {
@@ -118,8 +149,12 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         let signed = sign::cosign(&repo, &tag, &mut key, &opts, &source.trust, Some(&rule))?;
         let previous = match &signed {
             Signed::AlreadySigned { layer } => {
+                let note = match &tested_from {
+                    Some(_) => ", and params.tested_from adds nothing: a key signs a chain once",
+                    None => "",
+                };
                 log(&format!(
-                    "{tag} already carries a signature by {} (layer {layer}); nothing to do",
+                    "{tag} already carries a signature by {} (layer {layer}); nothing to do{note}",
                     key.fingerprint().to_hex()
                 ));
                 let after = judge(&request, &chain);
@@ -132,6 +167,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                     chain.layers.len(),
                     *layer,
                     false,
+                    None,
                 ));
             }
             Signed::Added { previous, .. } => *previous,
@@ -139,8 +175,12 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         match sign::publish_with(&repo, &tag, &source.uri, &signed, &source.access) {
             Ok(()) => {
                 let layers = chain.layers.len() + 1;
+                let records = match &tested_from {
+                    Some(t) => format!(", recording {}", t.trailer()),
+                    None => String::new(),
+                };
                 log(&format!(
-                    "co-signed {tag} with {} as layer {layers} and pushed it to {}",
+                    "co-signed {tag} with {} as layer {layers}{records} and pushed it to {}",
                     key.fingerprint().to_hex(),
                     source.shown_uri()
                 ));
@@ -148,7 +188,15 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                 // judged again rather than assumed.
                 let after = judge(&request, &chain::read(&repo, &tag));
                 return Ok(output(
-                    &tag, &commit, &key, &rule, &after, layers, layers, true,
+                    &tag,
+                    &commit,
+                    &key,
+                    &rule,
+                    &after,
+                    layers,
+                    layers,
+                    true,
+                    tested_from.as_ref(),
                 ));
             }
             Err(e) if e.kind() == ErrorKind::Remote => {
@@ -196,6 +244,227 @@ fn fetch_tag(repo: &Repository, request: &Request, tag: &str) -> Result<chain::C
         )));
     }
     Ok(chain::read(repo, tag))
+}
+
+/// What a `params.tested_from` file names, before it is resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Named {
+    Nothing,
+    Commit(Oid),
+    Tag(String),
+}
+
+/// What `params.tested_from` asks the new layer to record: the file's
+/// path as given, and what it names.
+#[derive(Debug, Clone)]
+struct Wanted {
+    path: String,
+    named: Named,
+}
+
+impl Wanted {
+    /// The start of every message about it: `params.tested_from
+    /// "state/previous"`.
+    fn field(&self) -> String {
+        format!("params.tested_from \"{}\"", request::shown(&self.path))
+    }
+}
+
+/// The fix every message about `params.tested_from` ends with.
+fn tested_from_fix(tag: &str) -> String {
+    format!(
+        "the file must hold the commit (40 hex digits) or the tag name of the version the environment ran before {}, or none if it ran nothing",
+        request::shown(tag)
+    )
+}
+
+/// Reads the file `params.tested_from` names, relative to the build's
+/// working directory (`sources_dir`), before the network is touched: at
+/// most [`MAX_PARAMS_FILE`] of UTF-8, trimmed, one line, holding `none`,
+/// a full commit id (40 hex digits; a 40-hex name is always read as one)
+/// or a tag name other than `tag`.
+fn read_tested_from(sources_dir: &Path, path: &str, tag: &str) -> Result<Wanted> {
+    let field = format!("params.tested_from \"{}\"", request::shown(path));
+    let fix = tested_from_fix(tag);
+    let rel = Path::new(path);
+    let relative = !path.is_empty()
+        && rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !relative {
+        return Err(Error::config(format!(
+            "{field} must be a path inside the build's working directory, like \"previous/.git/sigtag/commit\""
+        )));
+    }
+    let file = sources_dir.join(rel);
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(&file).and_then(|f| {
+        use std::io::Read as _;
+        f.take(MAX_PARAMS_FILE + 1).read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "not found".to_string(),
+            _ => format!("cannot be read ({})", clean(&e.to_string())),
+        };
+        return Err(Error::config(format!("{field}: {} {why}", file.display())).with_fix(fix));
+    }
+    if bytes.len() as u64 > MAX_PARAMS_FILE {
+        return Err(Error::config(format!(
+            "{field} is larger than {}",
+            crate::limits::size_words(MAX_PARAMS_FILE)
+        ))
+        .with_fix(fix));
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(Error::config(format!("{field} is not UTF-8 text")).with_fix(fix));
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::config(format!("{field} is empty")).with_fix(fix));
+    }
+    if text.lines().count() > 1 || text.contains('\r') {
+        return Err(Error::config(format!("{field} holds more than one line")).with_fix(fix));
+    }
+    let named = if text == TestedFrom::NONE {
+        Named::Nothing
+    } else if text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        match Oid::from_str(text) {
+            Ok(oid) => Named::Commit(oid),
+            Err(_) => {
+                return Err(Error::config(format!("{field} holds no commit id")).with_fix(fix))
+            }
+        }
+    } else if request::valid_tag_name(text) {
+        if text == tag {
+            return Err(Error::config(format!(
+                "{field} names {}, the tag this put co-signs, and a tag is never tested from itself",
+                request::shown(tag)
+            ))
+            .with_fix(fix));
+        }
+        Named::Tag(text.to_string())
+    } else {
+        return Err(Error::config(format!(
+            "{field} holds \"{}\", which is neither a commit id, a tag name nor none",
+            request::shown(text)
+        ))
+        .with_fix(fix));
+    };
+    Ok(Wanted {
+        path: path.to_string(),
+        named,
+    })
+}
+
+/// Resolves what `params.tested_from` names against the repository the
+/// put fetched (which holds the tag's commit and its history): `none`; a
+/// commit that is there, or, failing that, among the commits of the
+/// remote's branches and tags (fetched then, into a namespace of their
+/// own); or the commit a tag of the remote peels to (its chain read as
+/// every chain is, bounded; a rejected chain says why). Anything else
+/// fails the step before anything is signed.
+fn resolve_tested_from(
+    repo: &Repository,
+    request: &Request,
+    tag: &str,
+    wanted: &Wanted,
+) -> Result<TestedFrom> {
+    let source = &request.source;
+    let field = wanted.field();
+    let fix = tested_from_fix(tag);
+    let kind_of = |oid: Oid| {
+        repo.odb()
+            .ok()
+            .and_then(|odb| odb.read_header(oid).ok())
+            .map(|(_, kind)| kind)
+    };
+    match &wanted.named {
+        Named::Nothing => Ok(TestedFrom::Nothing),
+        Named::Commit(oid) => {
+            let mut kind = kind_of(*oid);
+            if kind.is_none() {
+                let specs = [
+                    "+refs/heads/*:refs/sigtag-out/heads/*",
+                    "+refs/tags/*:refs/sigtag-out/tags/*",
+                ];
+                remote::fetch(repo, &source.uri, &specs, false, &source.access)
+                    .map_err(|e| super::remote_hint(source, e))?;
+                kind = kind_of(*oid);
+            }
+            match kind {
+                Some(ObjectType::Commit) => Ok(TestedFrom::Commit(*oid)),
+                Some(other) => Err(Error::config(format!(
+                    "{field} names {oid}, which is a {other} on {}, not a commit",
+                    source.shown_uri()
+                ))
+                .with_fix(fix)),
+                None => Err(Error::config(format!(
+                    "{field} names commit {oid}, which is on no branch or tag of {}",
+                    source.shown_uri()
+                ))
+                .with_fix(fix)),
+            }
+        }
+        Named::Tag(name) => {
+            let refname = format!("refs/tags/{name}");
+            let refspec = format!("+{refname}:{refname}");
+            remote::fetch(
+                repo,
+                &source.uri,
+                &[refspec.as_str()],
+                false,
+                &source.access,
+            )
+            .map_err(|e| super::remote_hint(source, e))?;
+            let shown = request::shown(name);
+            let Some(target) = repo.find_reference(&refname).ok().and_then(|r| r.target()) else {
+                return Err(Error::config(format!(
+                    "{field} names tag {shown}, which is not on {}",
+                    source.shown_uri()
+                ))
+                .with_fix(fix));
+            };
+            if kind_of(target) == Some(ObjectType::Commit) {
+                // A lightweight tag names its commit itself.
+                return Ok(TestedFrom::Commit(target));
+            }
+            let chain = chain::read(repo, name);
+            if let Some(f) = chain.rejection() {
+                return Err(Error::config(format!(
+                    "{field} names tag {shown}, whose chain is rejected: {}",
+                    f.problem
+                ))
+                .with_fix(fix));
+            }
+            match chain.commit.as_deref().map(Oid::from_str) {
+                Some(Ok(oid)) => Ok(TestedFrom::Commit(oid)),
+                _ => Err(Error::config(format!(
+                    "{field} names tag {shown}, which reaches no commit"
+                ))
+                .with_fix(fix)),
+            }
+        }
+    }
+}
+
+/// The options of the layer `out` makes: the free text, the build lines,
+/// the tagger, and the transition the layer records. `tested_from` comes
+/// from `params.tested_from` today; a source with `in_order: true` will
+/// derive it from the tag's base for its own `require` (DESIGN §6) and
+/// pass it here the same way.
+fn layer_options(
+    free: String,
+    build_lines: Vec<String>,
+    tagger: Option<String>,
+    tested_from: Option<TestedFrom>,
+) -> LayerOptions {
+    LayerOptions {
+        message: Some(free),
+        tagger,
+        build_lines,
+        tested_from,
+    }
 }
 
 /// The tag and commit a get of this resource left in `DIR/.git/sigtag`.
@@ -266,12 +535,13 @@ fn free_message(text: &str) -> Result<String> {
     Ok(clean)
 }
 
-/// The layer's message: the free text (`params.message`, already cleaned
-/// by [`free_message`], or a default), then, in a paragraph of their own
-/// and always last, the lines sigtag writes about the build that promoted
-/// it (the BUILD_* variables and ATC_EXTERNAL_URL, each made one clean
-/// line).
-fn layer_message(tag: &str, message: Option<String>) -> String {
+/// The layer's message in its two parts: the free text
+/// (`params.message`, already cleaned by [`free_message`], or a default)
+/// and the lines sigtag writes about the build that promoted it (the
+/// BUILD_* variables and ATC_EXTERNAL_URL, each made one clean line), which
+/// [`crate::sign::layer_message`] puts in a paragraph of their own, last,
+/// before the `Sigtag-Tested-From:` trailer.
+fn layer_message(tag: &str, message: Option<String>) -> (String, Vec<String>) {
     let var = |name: &str| {
         std::env::var(name)
             .ok()
@@ -296,10 +566,10 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
     if crate::message::free_text(&text).is_err() {
         text = format!("Co-signed {tag} from a Concourse build");
     }
-    let mut trailer = String::new();
+    let mut lines = Vec::new();
     for name in BUILD_VARS {
         if let Some(value) = var(name) {
-            trailer.push_str(&format!("{name}={value}\n"));
+            lines.push(format!("{name}={value}"));
         }
     }
     if var("BUILD_URL").is_none() {
@@ -310,20 +580,13 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
             var("BUILD_JOB_NAME"),
             var("BUILD_NAME"),
         ) {
-            trailer.push_str(&format!(
-                "Build: {}/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build}\n",
+            lines.push(format!(
+                "Build: {}/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build}",
                 atc.trim_end_matches('/')
             ));
         }
     }
-    let trimmed = text.trim_end().len();
-    text.truncate(trimmed);
-    text.push('\n');
-    if !trailer.is_empty() {
-        text.push('\n');
-        text.push_str(&trailer);
-    }
-    text
+    (text, lines)
 }
 
 /// The source's rule judged on `chain`, logged as one line.
@@ -337,7 +600,8 @@ fn judge(request: &Request, chain: &chain::Chain) -> Verdict {
 
 /// The output of a put: the version, who co-signed and where, the rule
 /// required before signing, and whether the source's rule is met now
-/// (`after`, judged on the chain as it is on the remote).
+/// (`after`, judged on the chain as it is on the remote); with a layer
+/// `added` that records a transition, `tested from`.
 #[allow(clippy::too_many_arguments)]
 fn output(
     tag: &str,
@@ -348,9 +612,10 @@ fn output(
     layers: usize,
     layer: usize,
     added: bool,
+    tested_from: Option<&TestedFrom>,
 ) -> Output {
     let who = key.ident().unwrap_or_else(|_| "(no user ID)".into());
-    Output {
+    let mut output = Output {
         version: Version {
             tag: tag.to_string(),
             commit: commit.to_string(),
@@ -376,5 +641,11 @@ fn output(
             metadata_entry("rule met", if after.satisfied { "yes" } else { "no" }),
             metadata_entry("verdict", &super::verdict_line(after)),
         ],
+    };
+    if let Some(t) = tested_from.filter(|_| added) {
+        output
+            .metadata
+            .push(metadata_entry("tested from", &t.to_string()));
     }
+    output
 }

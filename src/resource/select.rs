@@ -14,7 +14,11 @@
 //!   tags named in the log are the refused ones and the new ones;
 //! - tags that are no sigtag chain at all (lightweight, or annotated and
 //!   unsigned: a project's tags from before sigtag) are never returned and
-//!   never named one by one: one line counts them ([`not_chains_line`]).
+//!   never named one by one: one line counts them ([`not_chains_line`]);
+//! - with `in_order` (DESIGN §6), at most one version newer than the given
+//!   one is returned; the other newer satisfying tags wait for the checks
+//!   after it, counted in one line ([`waiting_line`]), so none is skipped
+//!   over time.
 
 use super::request::Version;
 
@@ -102,12 +106,15 @@ pub(super) struct Chosen {
     /// refused tag, and the others when they are new.
     pub(super) skipped: Vec<String>,
     /// Tags not returned, by why: no sigtag chain (their names), refused, older than the given version, not the latest (a
-    /// first check), withheld (the given version cannot be placed).
+    /// first check), withheld (the given version cannot be placed),
+    /// waiting (newer satisfying tags `in_order` leaves for later checks,
+    /// their indices oldest first).
     pub(super) not_chains: Vec<String>,
     pub(super) refused: usize,
     pub(super) older: usize,
     pub(super) not_latest: usize,
     pub(super) withheld: usize,
+    pub(super) waiting: Vec<usize>,
 }
 
 impl Chosen {
@@ -142,7 +149,16 @@ impl Chosen {
 ///   The answer is the version itself if its tag still satisfies at its
 ///   commit, and every newer satisfying tag; never an older one.
 /// - A version that cannot be placed gives no version at all.
-pub(super) fn select(tags: &[Tag], given: Option<&Given>, rule: &str, batch: usize) -> Step {
+/// - With `in_order`, of the newer satisfying tags only the oldest is
+///   returned; the rest wait (they are verified all the same, so the log
+///   names the refused ones). A first check still returns the latest.
+pub(super) fn select(
+    tags: &[Tag],
+    given: Option<&Given>,
+    rule: &str,
+    batch: usize,
+    in_order: bool,
+) -> Step {
     let mut order: Vec<usize> = (0..tags.len())
         .filter(|&i| tags.get(i).and_then(Tag::key).is_some())
         .collect();
@@ -153,7 +169,7 @@ pub(super) fn select(tags: &[Tag], given: Option<&Given>, rule: &str, batch: usi
     });
     match given {
         None => first_check(tags, &order, batch.max(1)),
-        Some(g) => from_version(tags, &order, g, rule),
+        Some(g) => from_version(tags, &order, g, rule, in_order),
     }
 }
 
@@ -208,8 +224,15 @@ pub(super) fn first_check(tags: &[Tag], order: &[usize], batch: usize) -> Step {
 }
 
 /// The given version, if it still satisfies, and every newer satisfying
-/// tag; nothing when the version cannot be placed.
-pub(super) fn from_version(tags: &[Tag], order: &[usize], g: &Given, rule: &str) -> Step {
+/// tag (with `in_order`, only the oldest of them); nothing when the
+/// version cannot be placed.
+pub(super) fn from_version(
+    tags: &[Tag],
+    order: &[usize],
+    g: &Given,
+    rule: &str,
+    in_order: bool,
+) -> Step {
     let v = g.version;
     let same = tags
         .iter()
@@ -252,27 +275,39 @@ pub(super) fn from_version(tags: &[Tag], order: &[usize], g: &Given, rule: &str)
         return Step::Verify(todo);
     }
     let keeps = same.filter(|&i| status(tags, i) == Some(&Status::Satisfies));
+    let mut newer: Vec<usize> = newer_than(cutoff)
+        .into_iter()
+        .filter(|&i| status(tags, i) == Some(&Status::Satisfies))
+        .collect();
+    let waiting = if in_order && newer.len() > 1 {
+        newer.split_off(1)
+    } else {
+        Vec::new()
+    };
     let mut chosen = Chosen {
-        versions: keeps
-            .into_iter()
-            .chain(
-                newer_than(cutoff)
-                    .into_iter()
-                    .filter(|&i| status(tags, i) == Some(&Status::Satisfies)),
-            )
-            .collect(),
+        versions: keeps.into_iter().chain(newer).collect(),
+        waiting,
         ..Chosen::default()
     };
     if keeps.is_none() {
+        let (what, why) = if in_order {
+            (
+                "the next satisfying version",
+                ": in_order returns one promotion per check",
+            )
+        } else {
+            ("the satisfying versions", "")
+        };
         chosen.notes.push(format!(
-            "{}; returning only the satisfying versions newer than it (it was tagged {}), never an older one",
+            "{}; returning only {what} newer than it (it was tagged {}), never an older one{why}",
             why_not_there(tags, g, same, rule),
             date(cutoff.0),
         ));
     }
     let given = super::request::shown(&v.tag);
     for i in log_order(tags, order) {
-        let Some(t) = tags.get(i).filter(|_| !chosen.versions.contains(&i)) else {
+        let returned_or_waiting = chosen.versions.contains(&i) || chosen.waiting.contains(&i);
+        let Some(t) = tags.get(i).filter(|_| !returned_or_waiting) else {
             continue;
         };
         if !chosen.refused_or_not_chain(t) {
@@ -397,6 +432,21 @@ pub(super) fn not_chains_line(chosen: &Chosen) -> Option<String> {
     }
 }
 
+/// One line for the satisfying tags `in_order` leaves for later checks:
+/// "v1.3.0 and 2 more wait: in_order returns one promotion per check",
+/// naming the next one. `None` when none waits.
+pub(super) fn waiting_line(tags: &[Tag], chosen: &Chosen) -> Option<String> {
+    let next = chosen.waiting.first().and_then(|&i| tags.get(i))?;
+    let next = super::request::shown(&next.name);
+    Some(match chosen.waiting.len() {
+        1 => format!("{next} waits: in_order returns one promotion per check"),
+        n => format!(
+            "{next} and {} more wait: in_order returns one promotion per check",
+            n - 1
+        ),
+    })
+}
+
 /// Natural order of names: runs of digits compare as numbers, so v0.2
 /// comes before v0.10; ties go by plain byte order.
 fn natural(a: &str, b: &str) -> std::cmp::Ordering {
@@ -463,11 +513,15 @@ pub(super) fn summary(
     if chosen.withheld > 0 {
         parts.push(format!("{} withheld", chosen.withheld));
     }
+    if !chosen.waiting.is_empty() {
+        parts.push(format!("{} waiting (in_order)", chosen.waiting.len()));
+    }
     let withheld = chosen.not_chains.len()
         + chosen.refused
         + chosen.older
         + chosen.not_latest
-        + chosen.withheld;
+        + chosen.withheld
+        + chosen.waiting.len();
     let why = if parts.is_empty() {
         String::new()
     } else {
@@ -530,9 +584,20 @@ mod tests {
         g: Option<&Given>,
         batch: usize,
     ) -> (Chosen, Vec<String>, Vec<Vec<String>>) {
+        settle_with(tags, truth, g, batch, false)
+    }
+
+    /// [`settle`], with or without `in_order`.
+    fn settle_with(
+        tags: &mut [Tag],
+        truth: &[(&str, Status)],
+        g: Option<&Given>,
+        batch: usize,
+        in_order: bool,
+    ) -> (Chosen, Vec<String>, Vec<Vec<String>>) {
         let mut rounds = Vec::new();
         loop {
-            match select(tags, g, RULE, batch) {
+            match select(tags, g, RULE, batch, in_order) {
                 Step::Done(chosen) => {
                     let names = chosen
                         .versions
@@ -563,7 +628,13 @@ mod tests {
     /// Every tag is returned or counted under why it is not.
     fn honest(tags: &[Tag], c: &Chosen) {
         assert_eq!(
-            c.versions.len() + c.not_chains.len() + c.refused + c.older + c.not_latest + c.withheld,
+            c.versions.len()
+                + c.not_chains.len()
+                + c.refused
+                + c.older
+                + c.not_latest
+                + c.withheld
+                + c.waiting.len(),
             tags.len(),
             "{c:?}"
         );
@@ -817,6 +888,128 @@ mod tests {
         assert!(
             c.notes[0].starts_with("tag test-1 does not match source.tag_filter; returning only")
         );
+    }
+
+    /// v1..v4, dated 10..40, all satisfying once verified.
+    fn four() -> Vec<Tag> {
+        vec![
+            tag("v3", 30, Status::Unknown),
+            tag("v1", 10, Status::Unknown),
+            tag("v4", 40, Status::Unknown),
+            tag("v2", 20, Status::Unknown),
+        ]
+    }
+
+    #[test]
+    fn in_order_returns_one_promotion_per_check() {
+        let mut tags = four();
+        let v = version("v1", "c-v1");
+        let (c, got, rounds) = settle_with(&mut tags, &[], Some(&given(&v, None)), 4, true);
+        assert_eq!(got, names(&["v1", "v2"]));
+        assert_eq!(
+            rounds,
+            vec![names(&["v1", "v2", "v3", "v4"])],
+            "all verified"
+        );
+        assert_eq!(
+            waiting_line(&tags, &c).as_deref(),
+            Some("v3 and 1 more wait: in_order returns one promotion per check")
+        );
+        assert!(c.skipped.is_empty() && c.notes.is_empty(), "{c:?}");
+        assert_eq!(
+            summary(4, 4, 0, &c, RULE, Some(&v)),
+            "4 tags: 4 verified now, 0 from the cache; 2 versions for \"2 of humans\", 2 not returned (2 waiting (in_order))"
+        );
+        honest(&tags, &c);
+
+        // The next check starts from v2, and so on: none is skipped.
+        let v = version("v2", "c-v2");
+        let (c, got, _) = settle_with(&mut tags, &[], Some(&given(&v, None)), 4, true);
+        assert_eq!(got, names(&["v2", "v3"]));
+        assert_eq!(
+            waiting_line(&tags, &c).as_deref(),
+            Some("v4 waits: in_order returns one promotion per check")
+        );
+        assert_eq!((c.older, c.waiting.len()), (1, 1));
+        honest(&tags, &c);
+        let v = version("v4", "c-v4");
+        let (c, got, _) = settle_with(&mut tags, &[], Some(&given(&v, None)), 4, true);
+        assert_eq!(got, names(&["v4"]));
+        assert_eq!(waiting_line(&tags, &c), None);
+        assert_eq!(c.older, 3);
+        honest(&tags, &c);
+
+        // Without in_order, every newer one.
+        let v = version("v1", "c-v1");
+        let (c, got, _) = settle_with(&mut tags, &[], Some(&given(&v, None)), 4, false);
+        assert_eq!(got, names(&["v1", "v2", "v3", "v4"]));
+        assert!(c.waiting.is_empty());
+    }
+
+    #[test]
+    fn in_order_skips_refused_tags_and_a_first_check_gives_the_latest() {
+        // A refused tag is not a promotion: the next one is the next
+        // satisfying tag, and the refused one is named.
+        let mut tags = four();
+        let truth = [("v2", refused("does not meet \"2 of humans\""))];
+        let v = version("v1", "c-v1");
+        let (c, got, _) = settle_with(&mut tags, &truth, Some(&given(&v, None)), 4, true);
+        assert_eq!(got, names(&["v1", "v3"]));
+        assert_eq!(
+            c.skipped,
+            names(&["skipping v2: does not meet \"2 of humans\""])
+        );
+        assert_eq!(
+            waiting_line(&tags, &c).as_deref(),
+            Some("v4 waits: in_order returns one promotion per check")
+        );
+        honest(&tags, &c);
+
+        // A first check: the latest only, as without in_order.
+        let mut tags = four();
+        let (c, got, rounds) = settle_with(&mut tags, &[], None, 1, true);
+        assert_eq!(got, names(&["v4"]));
+        assert_eq!(rounds, vec![names(&["v4"])]);
+        assert!(c.waiting.is_empty());
+        assert_eq!(c.not_latest, 3);
+        honest(&tags, &c);
+    }
+
+    #[test]
+    fn in_order_from_a_vanished_version_gives_the_next_one_or_nothing() {
+        // v2 vanished; the check returned it at 20: only v3, and v4 waits.
+        let mut tags: Vec<Tag> = four().into_iter().filter(|t| t.name != "v2").collect();
+        let v = version("v2", "c-v2");
+        let (c, got, _) = settle_with(&mut tags, &[], Some(&given(&v, Some(20))), 4, true);
+        assert_eq!(got, names(&["v3"]));
+        assert_eq!(
+            c.notes,
+            names(&["tag v2 no longer exists; returning only the next satisfying version newer than it (it was tagged 1970-01-01T00:00:20Z), never an older one: in_order returns one promotion per check"])
+        );
+        assert_eq!(
+            waiting_line(&tags, &c).as_deref(),
+            Some("v4 waits: in_order returns one promotion per check")
+        );
+        assert_eq!(c.older, 1);
+        honest(&tags, &c);
+
+        // Moved to a commit dated after where it stood: the moved tag is
+        // the next one, never v1.
+        let mut tags = four();
+        tags[3].placed = Some(("c-v2-new".into(), 25));
+        let (c, got, _) = settle_with(&mut tags, &[], Some(&given(&v, Some(20))), 4, true);
+        assert_eq!(got, names(&["v2"]));
+        assert_eq!(tags[c.versions[0]].commit(), Some("c-v2-new"));
+        assert_eq!(c.waiting.len(), 2);
+        honest(&tags, &c);
+
+        // Not remembered: nothing, as without in_order.
+        let mut tags: Vec<Tag> = four().into_iter().filter(|t| t.name != "v2").collect();
+        let (c, got, _) = settle_with(&mut tags, &[], Some(&given(&v, None)), 4, true);
+        assert!(got.is_empty());
+        assert!(c.waiting.is_empty());
+        assert_eq!(c.withheld, 3);
+        honest(&tags, &c);
     }
 
     #[test]

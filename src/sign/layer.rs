@@ -7,10 +7,12 @@
 //! whatever scheme). What is written must pass sigtag's own strict reader.
 //! A co-signature is only added to a chain a trusted signer has signed and
 //! none of whose signatures rejects it. References are only ever moved
-//! with a compare-and-swap.
+//! with a compare-and-swap. The message is the free text, then the lines
+//! sigtag writes (build lines, the `Sigtag-Tested-From:` trailer), as
+//! [`message::layer_message`] composes it.
 
 use super::commit::resolve_commit;
-use super::message::{self, clean_message};
+use super::message;
 use super::{LayerOptions, Signed, SigningKey};
 use crate::chain::{self, Chain};
 use crate::error::{clean, Error, Result};
@@ -129,13 +131,11 @@ pub fn sign(
     }
     let commit = resolve_commit(repo, commitish.unwrap_or("HEAD"))?;
     let summary = commit.summary().ok().flatten().unwrap_or("").to_string();
-    let message = match &opts.message {
-        Some(m) => clean_message(m),
+    let free = match &opts.message {
+        Some(m) => m.clone(),
         None => message::first_layer_message(name, &summary),
     };
-    if message.is_empty() {
-        return Err(Error::usage("the tag message is empty; pass -m MESSAGE"));
-    }
+    let message = message::layer_message(&free, opts)?;
     let layer = make_layer(repo, key, commit.id(), Kind::Commit, name, &message, opts)?;
     repo.reference(&refname, layer, false, "sigtag sign")
         .map_err(|e| Error::repo(format!("cannot create {refname}: {}", clean(e.message()))))?;
@@ -231,13 +231,11 @@ pub fn cosign(
             )));
         }
     }
-    let message = match &opts.message {
-        Some(m) => clean_message(m),
+    let free = match &opts.message {
+        Some(m) => m.clone(),
         None => message::cosign_message(name, &tagger_for(key, opts, SystemTime::now())?.ident),
     };
-    if message.is_empty() {
-        return Err(Error::usage("the tag message is empty; pass -m MESSAGE"));
-    }
+    let message = message::layer_message(&free, opts)?;
     let layer = make_layer(repo, key, top, Kind::Tag, name, &message, opts)?;
     let refname = format!("refs/tags/{name}");
     repo.reference_matching(&refname, layer, true, top, "sigtag cosign")

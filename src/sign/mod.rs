@@ -6,7 +6,8 @@
 //!   writes them;
 //! - [`commit`]: which commit a new tag goes on ([`resolve_commit`]),
 //!   refusing names git would call ambiguous;
-//! - [`message`]: default tag messages and pull-request detection;
+//! - [`message`]: default tag messages, pull-request detection, and the
+//!   message of a layer with the lines sigtag writes last;
 //! - [`publish`](mod@publish): pushing a new layer, and rolling the local
 //!   ref back when the remote refuses it.
 //!
@@ -27,9 +28,10 @@ pub mod message;
 pub mod openpgp;
 pub mod publish;
 
-pub use commit::resolve_commit;
+pub use crate::message::TestedFrom;
+pub use commit::{resolve_commit, resolve_tested_from};
 pub use layer::{already_signed, cosign, sign, signed_layer};
-pub use message::{clean_message, pull_request_of};
+pub use message::{clean_message, layer_message, pull_request_of};
 pub use openpgp::{load_key_file, passphrase_for, signing_key_of};
 pub use publish::{publish, publish_with};
 
@@ -110,11 +112,23 @@ pub fn secret_key(text: &str, field: &str) -> Result<SigningKey> {
 }
 
 /// Options common to both kinds of layer.
+///
+/// The message is written as [`message::layer_message`] composes it: the
+/// free text (`message`, or a default), then, in a last paragraph of their
+/// own, `build_lines` and the [`TestedFrom`] trailer, the only lines of a
+/// layer that look like ones sigtag writes.
 #[derive(Debug, Clone, Default)]
 pub struct LayerOptions {
+    /// Free text; a line that looks like one sigtag writes is refused.
     pub message: Option<String>,
     /// `Name <email>`; default: the signing certificate's user ID.
     pub tagger: Option<String>,
+    /// Lines about the build that made the layer (`BUILD_…=value`,
+    /// `Build: URL`), one line each, each one sigtag would write.
+    pub build_lines: Vec<String>,
+    /// The transition the layer records (DESIGN §6): its
+    /// `Sigtag-Tested-From:` line, last of the message.
+    pub tested_from: Option<TestedFrom>,
 }
 
 /// The outcome of a signing operation.

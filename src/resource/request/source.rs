@@ -42,6 +42,7 @@ pub const SOURCE_FIELDS: &[&str] = &[
     "network_timeout",
     "insecure_skip_host_key_check",
     "insecure_http_credentials",
+    "in_order",
 ];
 
 /// A string that must never be printed.
@@ -83,6 +84,10 @@ pub struct Source {
     /// `source.insecure_http_credentials`: credentials may go over plain
     /// http:// (only ever with an http:// URI that has some).
     pub insecure_http_credentials: bool,
+    /// `source.in_order` (DESIGN §6): a check returns at most one version
+    /// newer than the one it was given. (DESIGN §6 has a `tested` atom of
+    /// `require` imply it; rules have no such atom yet.)
+    pub in_order: bool,
     /// Hex SHA-256 of the trust configuration (certificate bytes, groups,
     /// rule) and of this verifier's version: the verdict cache's key.
     pub digest: String,
@@ -258,6 +263,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     }
 
     let tag_filter = opt_string(&map, "tag_filter", "source.tag_filter")?;
+    let in_order = opt_bool(&map, "in_order")?;
 
     // The trust root: signers, groups, rule.
     let signers = string_map(&map, "signers")?;
@@ -370,6 +376,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         network_timeout,
         insecure_skip_host_key_check: skip_host_key_check,
         insecure_http_credentials: http_credentials,
+        in_order,
         environment,
         digest,
     })
