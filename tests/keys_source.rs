@@ -10,21 +10,6 @@ use resource_support::*;
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// `sigtag ARGS` with nothing from the environment but HOME.
-fn sigtag(w: &World, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigtag"));
-    cmd.env_clear()
-        .env("HOME", &w.root)
-        .env("GNUPGHOME", w.root.join("no-gnupg-home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("LC_ALL", "C")
-        .current_dir(&w.root)
-        .args(args);
-    Run::from_output(run_with_input(cmd, None))
-}
 
 const POLICY: &str =
     "[groups]\nhumans = [\"alice\", \"bob\", \"carol\"]\npipelines = [\"staging\"]\n\n\

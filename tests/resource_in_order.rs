@@ -8,10 +8,9 @@
 
 mod resource_support;
 
-use resource_support::{now, run_with_input, skipping_lines, summary_line, Run, World};
+use resource_support::{now, sigtag, skipping_lines, summary_line, World};
 use serde_json::{json, Value};
 use std::fs;
-use std::process::Command;
 
 /// RFC 3339 in UTC, as the log prints times.
 fn iso(t: i64) -> String {
@@ -191,20 +190,6 @@ fn in_order_must_be_a_boolean() {
     source["in_order"] = Value::String("yes".into());
     w.check(&source, None)
         .assert_fails(&["source.in_order must be true or false, not a string"]);
-}
-
-/// `sigtag ARGS` with nothing from the environment but HOME.
-fn sigtag(w: &World, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigtag"));
-    cmd.env_clear()
-        .env("HOME", &w.root)
-        .env("GNUPGHOME", w.root.join("no-gnupg-home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("LC_ALL", "C")
-        .current_dir(&w.root)
-        .args(args);
-    Run::from_output(run_with_input(cmd, None))
 }
 
 #[test]

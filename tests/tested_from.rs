@@ -8,28 +8,12 @@
 
 mod resource_support;
 
-use resource_support::{now, output_parts, run_with_input, Key, Run, World};
+use resource_support::{now, output_parts, sigtag, Key, Run, World};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 // ------------------------------------------------------------ the CLI
-
-/// `sigtag ARGS` with nothing from the environment but HOME: no
-/// passphrase, no keys directory, no terminal.
-fn sigtag(w: &World, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigtag"));
-    cmd.env_clear()
-        .env("HOME", &w.root)
-        .env("GNUPGHOME", w.root.join("no-gnupg-home"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("LC_ALL", "C")
-        .current_dir(&w.root)
-        .args(args);
-    Run::from_output(run_with_input(cmd, None))
-}
 
 /// Exit 2, nothing on stdout, and exactly this one line on stderr.
 fn assert_usage_error(run: &Run, line: &str) {

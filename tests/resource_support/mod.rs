@@ -637,6 +637,22 @@ pub fn summary_line(stderr: &str) -> &str {
     stderr.trim_end().lines().last().unwrap_or("")
 }
 
+/// `sigtag ARGS` in the world's root with nothing from the environment but
+/// HOME: no passphrase, no keys directory, no gpg home, no git config, no
+/// terminal.
+pub fn sigtag(w: &World, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sigtag"));
+    cmd.env_clear()
+        .env("HOME", &w.root)
+        .env("GNUPGHOME", w.root.join("no-gnupg-home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("LC_ALL", "C")
+        .current_dir(&w.root)
+        .args(args);
+    Run::from_output(run_with_input(cmd, None))
+}
+
 impl World {
     /// A gpg wrapper whose clock says `t`.
     pub fn gpg_at(&self, t: i64) -> PathBuf {
