@@ -23,7 +23,7 @@
 //! it still needs.
 
 use super::cache::temp_root;
-use super::request::{self, deny_unknown, opt_string, Request, Version};
+use super::request::{self, deny_unknown, opt_string, Request, Source, Version};
 use super::{log, metadata_entry, Output};
 use crate::chain;
 use crate::error::{clean, Error, ErrorKind, Result};
@@ -221,9 +221,9 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
     )))
 }
 
-/// Fetches exactly one tag (replacing the local one) and reads its chain.
-fn fetch_tag(repo: &Repository, request: &Request, tag: &str) -> Result<chain::Chain> {
-    let source = &request.source;
+/// Fetches exactly one tag from the source, replacing the local one (a tag
+/// the remote no longer has is then absent here too); returns its ref name.
+fn fetch_one_tag(repo: &Repository, source: &Source, tag: &str) -> Result<String> {
     let refname = format!("refs/tags/{tag}");
     if let Ok(mut r) = repo.find_reference(&refname) {
         let _ = r.delete();
@@ -237,6 +237,13 @@ fn fetch_tag(repo: &Repository, request: &Request, tag: &str) -> Result<chain::C
         &source.access,
     )
     .map_err(|e| super::remote_hint(source, e))?;
+    Ok(refname)
+}
+
+/// Fetches exactly one tag (replacing the local one) and reads its chain.
+fn fetch_tag(repo: &Repository, request: &Request, tag: &str) -> Result<chain::Chain> {
+    let source = &request.source;
+    let refname = fetch_one_tag(repo, source, tag)?;
     if repo.find_reference(&refname).is_err() {
         return Err(Error::refused(format!(
             "there is no tag {tag} on {}; put co-signs an existing tag",
@@ -407,16 +414,7 @@ fn resolve_tested_from(
             }
         }
         Named::Tag(name) => {
-            let refname = format!("refs/tags/{name}");
-            let refspec = format!("+{refname}:{refname}");
-            remote::fetch(
-                repo,
-                &source.uri,
-                &[refspec.as_str()],
-                false,
-                &source.access,
-            )
-            .map_err(|e| super::remote_hint(source, e))?;
+            let refname = fetch_one_tag(repo, source, name)?;
             let shown = request::shown(name);
             let Some(target) = repo.find_reference(&refname).ok().and_then(|r| r.target()) else {
                 return Err(Error::config(format!(
