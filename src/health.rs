@@ -960,7 +960,7 @@ pub fn json(health: &Health, keys: &str, files: &Files) -> Value {
 mod tests {
     use super::*;
     use crate::trust::CertSource;
-    use openpgp::cert::{CertBuilder, CertRevocationBuilder, CipherSuite};
+    use openpgp::cert::{CertBuilder, CipherSuite};
     use openpgp::packet::signature::SignatureBuilder;
     use openpgp::packet::{Packet, UserID};
     use openpgp::serialize::SerializeInto as _;
@@ -1004,22 +1004,7 @@ mod tests {
     }
 
     fn revoked(cert: Cert, reason: ReasonForRevocation, at: SystemTime) -> Cert {
-        let mut signer = cert
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .unwrap()
-            .into_keypair()
-            .unwrap();
-        let rev = CertRevocationBuilder::new()
-            .set_reason_for_revocation(reason, b"laptop\nlost")
-            .unwrap()
-            .set_signature_creation_time(at)
-            .unwrap()
-            .build(&mut signer, &cert, None)
-            .unwrap();
-        cert.insert_packets(rev).unwrap().0
+        crate::testing::revoked(cert, reason, b"laptop\nlost", at)
     }
 
     /// A trust root of `signers` (name, certificates) and `groups`.

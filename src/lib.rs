@@ -66,6 +66,8 @@ pub mod render;
 pub mod resource;
 pub mod rule;
 pub mod sign;
+#[cfg(test)]
+mod testing;
 pub mod token;
 pub mod trust;
 pub mod verdict;

@@ -187,7 +187,7 @@ mod tests {
     use crate::sign::openpgp::OpenPgpKey;
     use crate::sign::{signing_key_of, SigningKey};
     use crate::trust::{CertSource, Trust};
-    use sequoia_openpgp::cert::{CertBuilder, CertRevocationBuilder};
+    use sequoia_openpgp::cert::CertBuilder;
     use sequoia_openpgp::policy::StandardPolicy;
     use sequoia_openpgp::serialize::SerializeInto;
     use sequoia_openpgp::types::ReasonForRevocation;
@@ -341,23 +341,7 @@ mod tests {
     }
 
     fn revoked(code: ReasonForRevocation, at: SystemTime) -> (Cert, SigningKey) {
-        let c = cert(None);
-        let mut primary = c
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .unwrap()
-            .into_keypair()
-            .unwrap();
-        let rev = CertRevocationBuilder::new()
-            .set_reason_for_revocation(code, b"test")
-            .unwrap()
-            .set_signature_creation_time(at)
-            .unwrap()
-            .build(&mut primary, &c, None)
-            .unwrap();
-        let revoked = c.insert_packets(rev).unwrap().0;
+        let revoked = crate::testing::revoked(cert(None), code, b"test", at);
         (revoked.clone(), signing_key_at(&revoked, t0() + DAY))
     }
 
