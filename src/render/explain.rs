@@ -107,7 +107,7 @@ fn tree(eval: &Eval, depth: usize, style: Style, out: &mut String) {
     let pad = "  ".repeat(depth);
     let mark = style.mark(eval.holds);
     match &eval.node {
-        Node::Atom { n, group } => {
+        Node::Atom { n, group, .. } => {
             let names: Vec<&str> = eval.have.iter().map(String::as_str).collect();
             let _ = writeln!(
                 out,

@@ -137,9 +137,14 @@ impl RuleNode {
 /// The rule an evaluation is shaped like, to print it as the policy would.
 fn rule_of(eval: &Eval) -> Rule {
     match &eval.node {
-        Node::Atom { n, group } => Rule::Atom {
+        Node::Atom {
+            n,
+            group,
+            qualifier,
+        } => Rule::Atom {
             n: *n,
             group: group.clone(),
+            qualifier: *qualifier,
         },
         Node::All => Rule::And(eval.children.iter().map(rule_of).collect()),
         Node::Any => Rule::Or(eval.children.iter().map(rule_of).collect()),
@@ -183,7 +188,7 @@ mod tests {
         Verdict {
             tag: "v9".into(),
             environment: "staging".into(),
-            evaluation: rule.eval(&|_| BTreeSet::new()),
+            evaluation: rule.eval(&|_: &str| BTreeSet::new()),
             rule,
             outer: None,
             commit: None,
