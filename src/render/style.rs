@@ -147,6 +147,8 @@ mod tests {
             rejection: None,
             satisfied: false,
             expires: None,
+            promoted: None,
+            transition: None,
         };
         assert_eq!(
             Style::plain().line(&v),

@@ -105,8 +105,9 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         ))
     })?;
 
+    let history = source.rule.has_transitions() || rule.has_transitions();
     for attempt in 1..=MAX_ATTEMPTS {
-        let chain = fetch_tag(&repo, &request, &tag)?;
+        let chain = fetch_tag(&repo, &request, &tag, history)?;
         let commit = chain.commit.clone().unwrap_or_default();
         if let Some(expected) = &expected_commit {
             if chain.commit.is_some() && &commit != expected {
@@ -122,7 +123,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                     "{tag} already carries a signature by {} (layer {layer}); nothing to do",
                     key.fingerprint().to_hex()
                 ));
-                let after = judge(&request, &chain);
+                let after = judge(&request, &repo, &chain);
                 return Ok(output(
                     &tag,
                     &commit,
@@ -146,7 +147,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                 ));
                 // What the source's rule says of the chain just pushed,
                 // judged again rather than assumed.
-                let after = judge(&request, &chain::read(&repo, &tag));
+                let after = judge(&request, &repo, &chain::read(&repo, &tag));
                 return Ok(output(
                     &tag, &commit, &key, &rule, &after, layers, layers, true,
                 ));
@@ -154,7 +155,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
             Err(e) if e.kind() == ErrorKind::Remote => {
                 // Did someone else move the tag? Then sign again on top of
                 // their layer; otherwise the refusal stands.
-                let now = fetch_tag(&repo, &request, &tag)?;
+                let now = fetch_tag(&repo, &request, &tag, history)?;
                 let moved = now.outer != previous.map(|p| p.to_string());
                 if !moved || attempt == MAX_ATTEMPTS {
                     return Err(e);
@@ -174,18 +175,30 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
 }
 
 /// Fetches exactly one tag (replacing the local one) and reads its chain.
-fn fetch_tag(repo: &Repository, request: &Request, tag: &str) -> Result<chain::Chain> {
+/// With `history` (a rule with transition atoms, which judges the tag
+/// with its base), every tag of the remote comes too.
+fn fetch_tag(
+    repo: &Repository,
+    request: &Request,
+    tag: &str,
+    history: bool,
+) -> Result<chain::Chain> {
     let source = &request.source;
     let refname = format!("refs/tags/{tag}");
     if let Ok(mut r) = repo.find_reference(&refname) {
         let _ = r.delete();
     }
-    let refspec = format!("+{refname}:{refname}");
+    let one = format!("+{refname}:{refname}");
+    let refspec = if history {
+        "+refs/tags/*:refs/tags/*".to_string()
+    } else {
+        one
+    };
     remote::fetch(
         repo,
         &source.uri,
         &[refspec.as_str()],
-        false,
+        history,
         &source.access,
     )
     .map_err(|e| super::remote_hint(source, e))?;
@@ -326,11 +339,13 @@ fn layer_message(tag: &str, message: Option<String>) -> String {
     text
 }
 
-/// The source's rule judged on `chain`, logged as one line.
-fn judge(request: &Request, chain: &chain::Chain) -> Verdict {
+/// The source's rule judged on `chain` (with its base among `repo`'s
+/// tags, for a rule with transition atoms), logged as one line.
+fn judge(request: &Request, repo: &Repository, chain: &chain::Chain) -> Verdict {
     let source = &request.source;
-    let verdict =
-        Gate::new(&source.trust, &source.environment, source.rule.clone()).judge_chain(chain);
+    let verdict = Gate::new(&source.trust, &source.environment, source.rule.clone())
+        .filtered(source.tag_filter.as_deref())
+        .judge_chain_in(repo, chain);
     log(&super::verdict_line(&verdict));
     verdict
 }
