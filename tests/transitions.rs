@@ -2,9 +2,14 @@
 //! ranges (merge commits, `since`, a base that stops satisfying), `N of G
 //! besides author` (authors matched by user ID and by `[emails]`) and `N
 //! of G tested` (`Sigtag-Tested-From` trailers written by plain `git tag
-//! -s`).
+//! -s`), on the command line and in the resource's check and in.
+
+// The command line's harness and the resource's share git.rs, gpg.rs and
+// process.rs; this file uses both.
+#![allow(clippy::duplicate_mod)]
 
 mod common;
+mod resource_support;
 
 use common::*;
 use serde_json::{json, Value};
@@ -717,4 +722,74 @@ fn a_range_longer_than_the_limit_is_refused() {
          set environments.prod.since in {}/policy.toml to a reviewed commit closer to v1 (since = \"COMMIT\")",
         ctx.keys.display()
     ));
+}
+
+/// A layer on a tag of the resource's server repository whose message ends
+/// in `trailer`, dated `at`.
+fn server_layer(
+    w: &resource_support::World,
+    key: &resource_support::Key,
+    tag: &str,
+    trailer: &str,
+    at: i64,
+) {
+    let mut cmd = w.git_cmd(&w.remote);
+    cmd.env("GIT_COMMITTER_DATE", format!("@{at} +0000"))
+        .arg("-c")
+        .arg(format!("gpg.program={}", w.gpg_at(at).display()));
+    let msg = format!("{tag} tested by {}\n\n{trailer}", key.name);
+    resource_support::git::tag_signed(cmd, key, &["-f", "-m", &msg, tag, tag]);
+}
+
+#[test]
+fn the_resource_judges_each_tag_with_its_base() {
+    let w = resource_support::World::new();
+    let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
+    let t = resource_support::now() - 1000;
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], t);
+    server_layer(&w, &s, "v1", "Sigtag-Tested-From: none", t);
+    let c2 = w.release("v2", "app", "2\n", "two", &[&a, &b], t + 100);
+    server_layer(&w, &s, "v2", &format!("Sigtag-Tested-From: {c1}"), t + 100);
+    // staging tested v1 -> v3, but the resource's base for v3 is v2.
+    let c3 = w.release("v3", "app", "3\n", "three", &[&a, &b], t + 200);
+    server_layer(&w, &s, "v3", &format!("Sigtag-Tested-From: {c1}"), t + 200);
+    let source = w.standard_source(&w.file_uri(), "2 of humans and 1 of pipelines tested");
+
+    let run = w.check(&source, None);
+    assert_eq!(
+        run.versions(),
+        vec![("v2".to_string(), c2.clone())],
+        "{}",
+        run.stderr
+    );
+    let why = format!(
+        "skipping v3: does not meet \"2 of humans and 1 of pipelines tested\": needs 1 of pipelines tested from v2 ({})\n",
+        &c2[..12]
+    );
+    assert!(run.stderr.contains(&why), "{why:?} in {}", run.stderr);
+    let run = w.check(&source, Some(("v1", &c1)));
+    assert_eq!(
+        run.versions(),
+        vec![
+            ("v1".to_string(), c1.clone()),
+            ("v2".to_string(), c2.clone())
+        ],
+        "{}",
+        run.stderr
+    );
+
+    // in fetches every tag, so v2 is judged with its base.
+    let dest = w.fresh_dir("in");
+    let got = w.get(&source, "v2", &c2, &dest);
+    got.ok();
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dest.join(".git/sigtag/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report[0]["base"], json!({"tag": "v1", "commit": c1}));
+    let dest = w.fresh_dir("in");
+    w.get(&source, "v3", &c3, &dest).assert_fails(&[
+        "tag v3 is not a valid version any more",
+        "needs 1 of pipelines tested from v2",
+    ]);
 }
