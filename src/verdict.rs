@@ -453,6 +453,22 @@ impl<'t> Gate<'t> {
         }
     }
 
+    /// Judges the tag `name` of `repo` with its transition whatever the
+    /// rule: the environment's older tags are judged first, and the
+    /// verdict's `transition` names the tag's base (and its range, for a
+    /// rule with `besides author`). For whoever records a transition (a
+    /// `Sigtag-Tested-From` trailer) under a rule that need not speak of
+    /// one. Fails like [`Gate::judge_all`].
+    pub fn judge_with_base(&self, repo: &Repository, name: &str) -> Result<Verdict> {
+        let mut v = self.fold(repo, &[Wanted::Name(name)])?;
+        match v.len() {
+            1 => Ok(v.remove(0)),
+            _ => Err(Error::io(format!(
+                "tag {name} was not judged; run it again"
+            ))),
+        }
+    }
+
     /// The verdict on `chain` when its older tags could not be judged.
     fn refused_chain(&self, chain: &Chain, why: String) -> Verdict {
         let checks = verify::check_chain(chain, self.trust, self.now);
@@ -1185,6 +1201,88 @@ mod tests {
             signer: signer.into(),
             key: "AA".into(),
         }
+    }
+
+    #[test]
+    fn a_transition_rule_without_the_repository_fails_closed() {
+        let trust = trust();
+        let rule = trust
+            .parse_rule("2 of humans besides author", "--require")
+            .unwrap();
+        let gate = Gate::new(&trust, "--require", rule);
+        let checks = vec![
+            LayerCheck {
+                number: 1,
+                outcomes: vec![counts(index(&trust, "alice"), "AA", None)],
+            },
+            LayerCheck {
+                number: 2,
+                outcomes: vec![counts(index(&trust, "carol"), "CC", None)],
+            },
+        ];
+        let v = gate.verdict(&chain(2), &checks);
+        assert!(!v.satisfied && v.promoted.is_none() && v.transition.is_none());
+        assert_eq!(
+            v.rejection.map(|f| (f.layer, f.problem)),
+            Some((
+                None,
+                Problem::History(
+                    "\"2 of humans besides author\" speaks of transitions, which need the \
+                     repository's tags and history, and v1 was judged without them"
+                        .into()
+                )
+            ))
+        );
+        // A bad signature still comes first.
+        let bad = vec![LayerCheck {
+            number: 1,
+            outcomes: vec![Outcome::Fails(bad_problem("alice"))],
+        }];
+        let v = gate.verdict(&chain(1), &bad);
+        assert_eq!(v.rejection.map(|f| f.problem), Some(bad_problem("alice")));
+        assert_eq!(
+            v.findings,
+            Vec::new(),
+            "no history finding after a rejection"
+        );
+    }
+
+    #[test]
+    fn a_malformed_trailer_is_a_problem_of_its_layer_only() {
+        let trust = trust();
+        let gate = Gate::for_environment(&trust, "staging").unwrap();
+        let text = format!(
+            "object {COMMIT}\ntype commit\ntag v1\ntagger Alice <alice@example.org> 1700000000 +0000\n\nv1\n\nSigtag-Tested-From: v0.9\n"
+        );
+        let mut c = chain(2);
+        c.layers[1].object = crate::object::parse(text.as_bytes()).unwrap();
+        let checks = vec![
+            LayerCheck {
+                number: 1,
+                outcomes: vec![counts(index(&trust, "alice"), "AA", None)],
+            },
+            LayerCheck {
+                number: 2,
+                outcomes: vec![counts(index(&trust, "bob"), "BB", None)],
+            },
+        ];
+        let v = gate.verdict(&c, &checks);
+        assert!(v.satisfied && v.promoted == Some(Promoted::Require));
+        assert_eq!(v.layers[1].tested_from, None);
+        assert_eq!(
+            v.problems(),
+            [(
+                Some(2),
+                &Problem::Trailer(
+                    "Sigtag-Tested-From \"v0.9\" is neither a full commit id (40 hexadecimal digits) nor none"
+                        .into()
+                )
+            )]
+        );
+        assert_eq!(
+            crate::render::line::line(&v),
+            "v1: yes for staging (alice, bob)"
+        );
     }
 
     #[test]

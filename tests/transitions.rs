@@ -793,3 +793,32 @@ fn the_resource_judges_each_tag_with_its_base() {
         "needs 1 of pipelines tested from v2",
     ]);
 }
+
+#[test]
+fn a_writer_finds_the_base_under_any_rule() {
+    let ctx = Ctx::new();
+    let t = team(&ctx, "[environments.staging]\nrequire = \"2 of humans\"\n");
+    ctx.chain("v1", &[&t.alice, &t.bob]);
+    let v1 = ctx.head();
+    commit_by(&ctx, "Eve <eve@example.org>", "2.txt");
+    ctx.chain("v2", &[&t.alice]);
+    commit_by(&ctx, "Eve <eve@example.org>", "3.txt");
+    ctx.chain("v3", &[&t.alice, &t.bob]);
+    let trust = sigtag::trust::Trust::load_dir(&ctx.keys).unwrap();
+    let repo = git2::Repository::open(&ctx.repo).unwrap();
+    let gate = sigtag::verdict::Gate::for_environment(&trust, "staging").unwrap();
+    // A plain rule: judging costs no base...
+    assert_eq!(gate.judge(&repo, "v3").transition, None);
+    // ...unless asked for: v2 does not satisfy, so v3 follows v1.
+    let v = gate.judge_with_base(&repo, "v3").unwrap();
+    assert!(v.satisfied);
+    let t = v.transition.unwrap();
+    assert_eq!(
+        t.base,
+        Some(sigtag::verdict::Base {
+            tag: "v1".into(),
+            commit: v1
+        })
+    );
+    assert_eq!(t.range, None);
+}
