@@ -26,7 +26,10 @@
 //! tags that can be in the answer are verified: with a version, those not
 //! older than it; without one, the newest first until one satisfies.
 //! Positive verdicts are cached until their earliest counting signature
-//! expires, so each chain is verified once.
+//! expires, so each chain is verified once. Under a rule with transition
+//! atoms (DESIGN §6) a verdict rests on the older tags' (the tag's base),
+//! so every check judges every tag in one pass, oldest first
+//! ([`Gate::judge_all`]), and takes no verdict from the cache.
 //!
 //! A check holds the name, outer object id and a few fields of every tag,
 //! never all tag objects at once: a chain is read when it is needed, by a

@@ -2,7 +2,9 @@
 //!
 //! A put's version and a cached get never pass through `check`, so this is
 //! the real gate: the tag must still satisfy `source.require` and still
-//! point at the version's commit, or the step fails.
+//! point at the version's commit, or the step fails. Under a rule with
+//! transition atoms every tag is fetched, so that the tag is judged with
+//! its base (DESIGN §6).
 //!
 //! The destination gets the work tree and its `.git`, plus
 //!
