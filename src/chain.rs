@@ -161,7 +161,7 @@ fn date(t: i64) -> String {
 }
 
 /// `refs/replace/*` of one repository: replaced object -> replacement.
-type Replacements = HashMap<Oid, String>;
+pub(crate) type Replacements = HashMap<Oid, String>;
 
 /// What the listing of a repository's replace refs was made from: the
 /// modification time of `refs/replace` and of `packed-refs` (and its
@@ -179,8 +179,9 @@ fn stamp(common: &std::path::Path) -> Stamp {
 }
 
 /// The replace refs of `repo`, listed once per repository (and again only
-/// when its refs changed), not once per tag.
-fn replacements(repo: &Repository) -> Result<Arc<Replacements>, String> {
+/// when its refs changed), not once per tag. [`crate::transition`] reads
+/// them too, for the commits of a range.
+pub(crate) fn replacements(repo: &Repository) -> Result<Arc<Replacements>, String> {
     type Cache = Mutex<HashMap<PathBuf, (Stamp, Arc<Replacements>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let common = repo.commondir().to_path_buf();

@@ -9,7 +9,9 @@
 //! ```
 //!
 //! `verdict::Gate` is the one entry point that judges a tag for an
-//! environment; every front end goes through it. `trust` loads the trust
+//! environment; every front end goes through it. For a rule with
+//! transition atoms (DESIGN §6) it reads the tag's base and range through
+//! `transition`, judging the environment's older tags first. `trust` loads the trust
 //! root (certificates, groups, rules) and checks it completely before any
 //! tag is read; `health` judges a loaded trust root's keys (`sigtag
 //! keys`), and `resource::fragment` turns it into the resource's `source`
@@ -69,6 +71,7 @@ pub mod sign;
 #[cfg(test)]
 mod testing;
 pub mod token;
+pub mod transition;
 pub mod trust;
 pub mod verdict;
 pub mod verify;

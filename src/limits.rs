@@ -49,6 +49,14 @@ pub const MAX_RULE_LEN: usize = 4096;
 /// The deepest nesting of parentheses a rule may have.
 pub const MAX_RULE_DEPTH: usize = 32;
 
+// --- promotions as transitions (DESIGN §6) ---
+
+/// The most commits the range of one promotion may hold (the commits
+/// reachable from its commit and not from its base's, or from `since`'s).
+/// A longer range refuses the tag; `since = "REV"` in policy.toml shortens
+/// the range of a tag with no base.
+pub const MAX_RANGE_COMMITS: usize = 100_000;
+
 // --- the resource ---
 
 /// Requests larger than this are refused (certificates are a few KiB each).

@@ -11,6 +11,10 @@
 //!   sigtag wrote, which it puts in the message's last paragraph, after
 //!   the free text.
 //!
+//! Reading trailers ([`tested_from`]): only the message's last paragraph
+//! counts, so a trailer quoted in free text above it is never read, and a
+//! malformed or repeated trailer is an error (the reason), never a guess.
+//!
 //! Pure: no I/O.
 
 /// The prefix of every `Key: value` trailer sigtag writes
@@ -26,7 +30,7 @@ pub const TESTED_FROM_TRAILER: &str = "Sigtag-Tested-From";
 
 /// What a layer records it was tested from: the value of the
 /// [`TESTED_FROM_TRAILER`] line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TestedFrom {
     /// The commit the environment ran before the tag.
     Commit(git2::Oid),
@@ -54,6 +58,82 @@ impl std::fmt::Display for TestedFrom {
             TestedFrom::Nothing => f.write_str(TestedFrom::NONE),
         }
     }
+}
+
+/// The lines of a message's last paragraph (the last run of lines that
+/// are not blank), in order.
+fn last_paragraph(message: &str) -> Vec<&str> {
+    let mut last: Vec<&str> = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in message.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                last = std::mem::take(&mut current);
+            }
+        } else {
+            current.push(line);
+        }
+    }
+    if current.is_empty() {
+        last
+    } else {
+        current
+    }
+}
+
+/// The `Sigtag-Tested-From` trailer of a layer's message: `Ok(None)` when
+/// the message's last paragraph holds none, `Ok(Some(..))` for exactly one
+/// well-formed trailer (`Sigtag-Tested-From: ` then a full commit id or
+/// `none`; the key's case does not matter, the value is made lower-case),
+/// and `Err(reason)` when the last paragraph holds a malformed one, or more
+/// than one. Lines above the last paragraph are never read.
+pub fn tested_from(message: &str) -> Result<Option<TestedFrom>, String> {
+    let key = TESTED_FROM_TRAILER.to_ascii_lowercase();
+    let mut found: Option<TestedFrom> = None;
+    for line in last_paragraph(message) {
+        let line = line.trim_end();
+        let starts = line
+            .trim_start()
+            .get(..key.len())
+            .is_some_and(|k| k.eq_ignore_ascii_case(&key));
+        if !starts {
+            continue;
+        }
+        let shown: String = line.chars().take(80).collect();
+        let value = line
+            .get(..key.len())
+            .filter(|k| k.eq_ignore_ascii_case(&key))
+            .and_then(|_| line.get(key.len()..))
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(str::trim);
+        let Some(value) = value else {
+            return Err(format!(
+                "the line \"{}\" is not a {TESTED_FROM_TRAILER} trailer: write \"{TESTED_FROM_TRAILER}: <commit>\" or \"{TESTED_FROM_TRAILER}: none\" at the start of a line",
+                sanitize(&shown)
+            ));
+        };
+        let commit = (value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| git2::Oid::from_str(value).ok())
+            .flatten();
+        let parsed = if value.eq_ignore_ascii_case(TestedFrom::NONE) {
+            TestedFrom::Nothing
+        } else if let Some(oid) = commit {
+            TestedFrom::Commit(oid)
+        } else {
+            let v: String = value.chars().take(70).collect();
+            return Err(format!(
+                "{TESTED_FROM_TRAILER} \"{}\" is neither a full commit id (40 hexadecimal digits) nor none",
+                sanitize(&v)
+            ));
+        };
+        if found.is_some() {
+            return Err(format!(
+                "the last paragraph holds more than one {TESTED_FROM_TRAILER} trailer"
+            ));
+        }
+        found = Some(parsed);
+    }
+    Ok(found)
 }
 
 /// Lines a pipeline's layer carries to name the build that made it:
@@ -208,6 +288,75 @@ mod tests {
             assert!(is_machine_line(&line), "{line}");
             assert!(free_text(&format!("tested\n\n{line}\n")).is_err());
             assert!(free_text(&format!("tested\n {}\n", line.to_lowercase())).is_err());
+        }
+    }
+
+    #[test]
+    fn reads_the_tested_from_trailer_of_the_last_paragraph_only() {
+        let c = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
+        let commit = |c: &str| Ok(Some(TestedFrom::Commit(git2::Oid::from_str(c).unwrap())));
+        assert_eq!(
+            tested_from(&format!("release\n\nBuild: x\nSigtag-Tested-From: {c}\n")),
+            commit(c)
+        );
+        assert_eq!(
+            tested_from(&format!("sigtag-tested-from:{}\n", c.to_uppercase())),
+            commit(c)
+        );
+        assert_eq!(
+            tested_from("v1.2\n\nSigtag-Tested-From: none  \n\n\n"),
+            Ok(Some(TestedFrom::Nothing))
+        );
+        assert_eq!(tested_from("v1.2\n"), Ok(None));
+        assert_eq!(tested_from(""), Ok(None));
+        // Above the last paragraph: quoted, not read.
+        assert_eq!(
+            tested_from(&format!("Sigtag-Tested-From: {c}\n\nnotes\n")),
+            Ok(None)
+        );
+        assert_eq!(
+            tested_from(&format!(
+                "Sigtag-Tested-From: bad\n\nSigtag-Tested-From: {c}\n"
+            )),
+            commit(c)
+        );
+    }
+
+    #[test]
+    fn a_malformed_or_repeated_tested_from_is_an_error() {
+        let c = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
+        for (text, why) in [
+            (
+                "x\n\nSigtag-Tested-From: 1a2b3c4\n".to_string(),
+                "Sigtag-Tested-From \"1a2b3c4\" is neither a full commit id (40 hexadecimal digits) nor none",
+            ),
+            (
+                "x\n\nSigtag-Tested-From: v1.1\n".to_string(),
+                "Sigtag-Tested-From \"v1.1\" is neither a full commit id (40 hexadecimal digits) nor none",
+            ),
+            (
+                "x\n\nSigtag-Tested-From:\n".to_string(),
+                "Sigtag-Tested-From \"\" is neither a full commit id (40 hexadecimal digits) nor none",
+            ),
+            (
+                format!("x\n\nSigtag-Tested-From: {c}\nSigtag-Tested-From: none\n"),
+                "the last paragraph holds more than one Sigtag-Tested-From trailer",
+            ),
+            (
+                format!("x\n\nSigtag-Tested-From: {c}\nSigtag-Tested-From: {c}\n"),
+                "the last paragraph holds more than one Sigtag-Tested-From trailer",
+            ),
+            (
+                format!("x\n\n  Sigtag-Tested-From: {c}\n"),
+                "is not a Sigtag-Tested-From trailer",
+            ),
+            (
+                format!("x\n\nSigtag-Tested-From-Staging: {c}\n"),
+                "is not a Sigtag-Tested-From trailer",
+            ),
+        ] {
+            let err = tested_from(&text).unwrap_err();
+            assert!(err.contains(why), "{text:?}: {err}");
         }
     }
 

@@ -25,6 +25,21 @@ pub fn valid_tag_name(name: &str) -> bool {
             .all(|c| !c.is_empty() && !c.starts_with('.') && !c.ends_with(".lock"))
 }
 
+/// Does `s` look like an email address: one `@` with text on both sides,
+/// no white space or control character, at most 254 bytes? Only what
+/// matching commit authors needs, not RFC 5322.
+pub fn looks_like_email(s: &str) -> bool {
+    let mut parts = s.split('@');
+    let ok_part = |p: Option<&str>| p.is_some_and(|p| !p.is_empty());
+    s.len() <= 254
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        && ok_part(parts.next())
+        && ok_part(parts.next())
+        && parts.next().is_none()
+}
+
 /// Lower-case hex of a SHA-1 or SHA-256 object id.
 pub fn is_object_id(s: &str) -> bool {
     (s.len() == 40 || s.len() == 64) && crate::encoding::is_lower_hex(s.as_bytes())

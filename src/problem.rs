@@ -53,6 +53,9 @@ pub enum Problem {
         object: String,
         by: String,
     },
+    /// The tag's transition (its base or range, DESIGN §6) cannot be
+    /// judged; the sentence says why and what to fix.
+    History(String),
 
     // --- the layer or signature counts for nothing ---
     Unsigned,
@@ -107,6 +110,11 @@ pub enum Problem {
         signer: String,
         key: String,
     },
+
+    // --- the layer's signatures count, its trailer does not ---
+    /// The layer's `Sigtag-Tested-From` trailer is malformed or repeated:
+    /// it counts for no `tested` atom. The signatures still count.
+    Trailer(String),
 }
 
 impl Problem {
@@ -131,6 +139,7 @@ impl Problem {
                 | DateMismatch { .. }
                 | OutOfOrder { .. }
                 | Replaced { .. }
+                | History(_)
         )
     }
 }
@@ -184,6 +193,7 @@ impl fmt::Display for Problem {
                 "refs/replace/{object} replaces {object} of the chain with {by}: \
                  git would use other content than was signed"
             ),
+            History(why) => f.write_str(why),
             Unsigned => f.write_str("no signature"),
             ForeignSignature(kind) => write!(f, "not an OpenPGP signature ({kind})"),
             UnknownKey(id) => write!(f, "signed by a key nobody trusts: {id}"),
@@ -232,6 +242,11 @@ impl fmt::Display for Problem {
             Unbound { signer, key } => write!(
                 f,
                 "{signer}'s key {key} is bound to its certificate by no self-signature sigtag accepts"
+            ),
+            Trailer(why) => write!(
+                f,
+                "{why}, so the layer's {} counts for no tested atom",
+                crate::message::TESTED_FROM_TRAILER
             ),
         }
     }

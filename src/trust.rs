@@ -11,7 +11,14 @@
 //!   [`MAX_CERTS_PER_SIGNER`], no secret key material);
 //! - no key (primary or subkey) belongs to two signers;
 //! - every group member is a signer; every rule names only known groups and
-//!   never asks for more signers than a group has.
+//!   never asks for more signers than a group has;
+//! - every name in `[emails]` is a signer and every address listed there
+//!   looks like an email address; an environment's `since` is a full
+//!   commit id (lower-case) or a valid tag name.
+//!
+//! Each signer's email addresses (the user IDs of its certificates, plus
+//! `[emails]`) are kept lower-case, to match commit authors
+//! ([`Trust::signers_with_email`], DESIGN §6).
 //!
 //! Everything is checked when the trust root is loaded, before any tag is
 //! read, so a configuration mistake can never turn into a verdict.
@@ -49,6 +56,10 @@ pub struct Trust {
     signers: Vec<Signer>,
     groups: BTreeMap<String, Vec<String>>,
     environments: BTreeMap<String, Rule>,
+    /// `since = "REV"` of each environment that names one.
+    since: BTreeMap<String, String>,
+    /// Lower-case email address -> the signers it belongs to.
+    emails: BTreeMap<String, BTreeSet<String>>,
     /// Which signer holds which key, by index into `signers`.
     keyring: Keyring,
     /// Where the groups and rules came from, for messages.
@@ -64,15 +75,39 @@ struct PolicyFile {
     groups: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     environments: BTreeMap<String, EnvironmentFile>,
+    #[serde(default)]
+    emails: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnvironmentFile {
     require: String,
-    /// Read and stored only: [`Trust::in_order`].
     #[serde(default)]
     in_order: bool,
+    since: Option<String>,
+}
+
+/// What a policy says, parsed but not yet checked against certificates
+/// ([`Trust::build_policy`] does that).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub groups: BTreeMap<String, Vec<String>>,
+    pub environments: BTreeMap<String, EnvironmentPolicy>,
+    /// `[emails]`: more addresses of a signer than its user IDs name.
+    pub emails: BTreeMap<String, Vec<String>>,
+}
+
+/// One environment of a policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvironmentPolicy {
+    /// The rule text.
+    pub require: String,
+    /// `since = "REV"`: a commit or tag taken as reviewed, where the range
+    /// of a tag with no base starts.
+    pub since: Option<String>,
+    /// `in_order = true`: check answers at most one newer version.
+    pub in_order: bool,
 }
 
 /// Is `name` a valid signer, group or environment name?
@@ -163,20 +198,50 @@ impl Trust {
             });
         }
         let origin = policy_path.display().to_string();
-        let (groups, environments) = parse_policy(&policy_text, &origin)?;
-        let mut trust = Trust::build(sources, groups, environments, &origin)?;
-        trust.in_order = in_order_of(&policy_text, &origin)?;
-        Ok(trust)
+        let policy = read_policy(&policy_text, &origin)?;
+        Trust::build_policy(sources, policy, &origin)
     }
 
     /// Builds a trust root from its parts (the resource's inline source
-    /// uses this). `policy_origin` names where groups and rules came from.
+    /// uses this): no `[emails]`, no `since`. `policy_origin` names where
+    /// groups and rules came from.
     pub fn build(
         sources: Vec<CertSource>,
         groups: BTreeMap<String, Vec<String>>,
         environments: BTreeMap<String, String>,
         policy_origin: &str,
     ) -> Result<Trust> {
+        let environments = environments
+            .into_iter()
+            .map(|(env, require)| {
+                (
+                    env,
+                    EnvironmentPolicy {
+                        require,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        let policy = Policy {
+            groups,
+            environments,
+            emails: BTreeMap::new(),
+        };
+        Trust::build_policy(sources, policy, policy_origin)
+    }
+
+    /// Builds a trust root from certificates and a whole [`Policy`].
+    pub fn build_policy(
+        sources: Vec<CertSource>,
+        policy: Policy,
+        policy_origin: &str,
+    ) -> Result<Trust> {
+        let Policy {
+            groups,
+            environments,
+            emails: extra_emails,
+        } = policy;
         let mut signers: Vec<Signer> = Vec::new();
         for src in sources {
             if !valid_name(&src.name) {
@@ -232,24 +297,61 @@ impl Trust {
         }
 
         let mut rules = BTreeMap::new();
-        for (env, text) in environments {
+        let mut since = BTreeMap::new();
+        let mut in_order = BTreeSet::new();
+        for (env, e) in environments {
             if !valid_name(&env) {
                 return Err(Error::config(format!(
                     "{policy_origin}: \"{env}\" is not a valid environment name"
                 )));
             }
             let field = format!("{policy_origin}: environments.{env}.require");
-            let rule = Trust::parse_rule_in(&groups, &text, &RuleOrigin::plain(&field))?;
+            let rule = Trust::parse_rule_in(&groups, &e.require, &RuleOrigin::plain(&field))?;
+            if let Some(rev) = e.since {
+                since.insert(env.clone(), since_rev(&rev, policy_origin, &env)?);
+            }
+            if e.in_order {
+                in_order.insert(env.clone());
+            }
             rules.insert(env, rule);
+        }
+
+        let mut emails: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for s in &signers {
+            for e in s.keys.emails() {
+                emails.entry(e).or_default().insert(s.name.clone());
+            }
+        }
+        for (name, list) in extra_emails {
+            if !signers.iter().any(|s| s.name == name) {
+                return Err(Error::config(format!(
+                    "{policy_origin}: [emails] lists \"{}\", who is no signer; add its certificate file or remove the entry",
+                    crate::names::shown(&name)
+                )));
+            }
+            for e in list {
+                if !crate::names::looks_like_email(&e) {
+                    return Err(Error::config(format!(
+                        "{policy_origin}: [emails] {name}: \"{}\" is not an email address",
+                        crate::names::shown(&e)
+                    )));
+                }
+                emails
+                    .entry(e.to_lowercase())
+                    .or_default()
+                    .insert(name.clone());
+            }
         }
 
         Ok(Trust {
             signers,
             groups,
             environments: rules,
+            since,
+            emails,
             keyring,
             policy_origin: policy_origin.to_string(),
-            in_order: BTreeSet::new(),
+            in_order,
         })
     }
 
@@ -257,6 +359,24 @@ impl Trust {
     /// (DESIGN §6)? `sigtag keys source` passes it on to the resource.
     pub fn in_order(&self, env: &str) -> bool {
         self.in_order.contains(env)
+    }
+
+    /// `since = "REV"` of an environment: a full commit id (lower-case) or
+    /// a tag name; `None` when it names none (or is no environment).
+    pub fn since_for(&self, env: &str) -> Option<&str> {
+        self.since.get(env).map(String::as_str)
+    }
+
+    /// The signers an email address belongs to (case does not matter):
+    /// those whose certificates name it in a user ID, and those `[emails]`
+    /// lists it for. Usually none or one.
+    pub fn signers_with_email(&self, email: &str) -> Option<&BTreeSet<String>> {
+        self.emails.get(&email.to_lowercase())
+    }
+
+    /// Where the policy came from, for messages.
+    pub fn policy_origin(&self) -> &str {
+        &self.policy_origin
     }
 
     pub fn signers(&self) -> &[Signer] {
@@ -335,16 +455,16 @@ impl HoldsKeys for Signer {
     }
 }
 
-/// The groups and the rule text of each environment of a `policy.toml`.
-/// Pure: nothing is checked against certificates here ([`Trust::build`]
-/// does that). `origin` names the file in messages.
+/// The groups and the rule text of each environment of a `policy.toml`
+/// ([`read_policy`] reads all of it). Pure: nothing is checked against
+/// certificates here ([`Trust::build`] does that). `origin` names the file
+/// in messages.
 #[allow(clippy::type_complexity)]
 pub fn parse_policy(
     text: &str,
     origin: &str,
 ) -> Result<(BTreeMap<String, Vec<String>>, BTreeMap<String, String>)> {
-    let policy: PolicyFile = toml::from_str(text)
-        .map_err(|e| Error::config(format!("{origin}: {}", toml_message(text, &e))))?;
+    let policy = read_policy(text, origin)?;
     let environments = policy
         .environments
         .into_iter()
@@ -353,16 +473,46 @@ pub fn parse_policy(
     Ok((policy.groups, environments))
 }
 
-/// The environments of a `policy.toml` that set `in_order = true`.
-fn in_order_of(text: &str, origin: &str) -> Result<BTreeSet<String>> {
+/// Everything a `policy.toml` says. Pure, like [`parse_policy`].
+pub fn read_policy(text: &str, origin: &str) -> Result<Policy> {
     let policy: PolicyFile = toml::from_str(text)
         .map_err(|e| Error::config(format!("{origin}: {}", toml_message(text, &e))))?;
-    Ok(policy
+    let environments = policy
         .environments
         .into_iter()
-        .filter(|(_, e)| e.in_order)
-        .map(|(env, _)| env)
-        .collect())
+        .map(|(env, e)| {
+            (
+                env,
+                EnvironmentPolicy {
+                    require: e.require,
+                    since: e.since,
+                    in_order: e.in_order,
+                },
+            )
+        })
+        .collect();
+    Ok(Policy {
+        groups: policy.groups,
+        environments,
+        emails: policy.emails,
+    })
+}
+
+/// `since = "REV"` of `env`, checked: a full commit id (made lower-case) or
+/// a tag name.
+fn since_rev(rev: &str, origin: &str, env: &str) -> Result<String> {
+    let lower = rev.to_ascii_lowercase();
+    if crate::names::is_object_id(&lower) {
+        return Ok(lower);
+    }
+    if crate::names::valid_tag_name(rev) {
+        return Ok(rev.to_string());
+    }
+    Err(Error::config(format!(
+        "{origin}: environments.{env}.since \"{}\" is neither a full commit id nor a tag name; \
+         name the commit taken as reviewed by its 40 hexadecimal digits",
+        crate::names::shown(rev)
+    )))
 }
 
 /// How messages about a rule name it: the field (`--require`,
@@ -438,6 +588,79 @@ mod tests {
         let (groups, environments) = parse_policy(text, "keys/policy.toml").unwrap();
         assert_eq!(groups["humans"], ["alice", "bob", "carol"]);
         assert_eq!(environments["prod"], "2 of humans and 1 of pipelines");
+    }
+
+    fn example(policy: &str) -> Result<Trust> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+        let sources = ["alice", "bob", "carol"]
+            .iter()
+            .map(|name| CertSource {
+                name: name.to_string(),
+                origin: format!("keys/{name}.asc"),
+                bytes: std::fs::read(dir.join(format!("{name}.asc"))).unwrap(),
+            })
+            .collect();
+        Trust::build_policy(sources, read_policy(policy, "p.toml")?, "p.toml")
+    }
+
+    #[test]
+    fn emails_come_from_user_ids_and_the_emails_table() {
+        let t = example(
+            "[groups]\nhumans = [\"alice\", \"bob\"]\n\
+             [emails]\nalice = [\"Alice@Users.Noreply.GitHub.com\"]\nbob = [\"alice@example.org\"]\n",
+        )
+        .unwrap();
+        let who = |e: &str| {
+            t.signers_with_email(e)
+                .map(|s| s.iter().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(who("ALICE@example.org"), ["alice", "bob"]);
+        assert_eq!(who("alice@users.noreply.github.com"), ["alice"]);
+        assert_eq!(who("carol@example.org"), ["carol"]);
+        assert!(who("dave@example.org").is_empty());
+
+        let err = example("[emails]\nzed = [\"z@example.org\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "p.toml: [emails] lists \"zed\", who is no signer; add its certificate file or remove the entry"
+        );
+        let err = example("[emails]\nalice = [\"alice at example.org\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "p.toml: [emails] alice: \"alice at example.org\" is not an email address"
+        );
+    }
+
+    #[test]
+    fn since_is_a_commit_or_a_tag_name() {
+        let c = "0123456789ABCDEF0123456789abcdef01234567";
+        let t = example(&format!(
+            "[groups]\nhumans = [\"alice\", \"bob\"]\n\
+             [environments.prod]\nrequire = \"2 of humans besides author\"\nsince = \"{c}\"\n\
+             [environments.staging]\nrequire = \"2 of humans\"\nsince = \"v1.0\"\n\
+             [environments.dev]\nrequire = \"1 of humans\"\n"
+        ))
+        .unwrap();
+        assert_eq!(t.since_for("prod"), Some(c.to_lowercase().as_str()));
+        assert_eq!(t.since_for("staging"), Some("v1.0"));
+        assert_eq!(t.since_for("dev"), None);
+        assert_eq!(t.since_for("nowhere"), None);
+        let err = example(
+            "[groups]\nhumans = [\"alice\"]\n\
+             [environments.prod]\nrequire = \"1 of humans\"\nsince = \"HEAD~3\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "p.toml: environments.prod.since \"HEAD~3\" is neither a full commit id nor a tag name; \
+             name the commit taken as reviewed by its 40 hexadecimal digits"
+        );
     }
 
     #[test]

@@ -29,24 +29,51 @@
 //!   innermost first, numbered like [`chain::Layer::number`]; a layer that
 //!   did not parse has findings but no entry.
 //! - A verdict holds no tag object (no message, no signature block): many
-//!   verdicts cost little memory, and a chain is dropped once judged.
+//!   verdicts cost little memory, and a chain is dropped once judged. Of a
+//!   layer's message it keeps only what its `Sigtag-Tested-From` trailer
+//!   records ([`LayerVerdict::tested_from`]), or why that counts for
+//!   nothing ([`Problem::Trailer`], which rejects nothing).
+//! - `promoted` is `Some` exactly when `satisfied`: how the tag was
+//!   promoted (by its rule; an emergency, DESIGN §6, will be another way).
+//!
+//! Transitions (DESIGN §6, [`crate::transition`]): for a rule with a
+//! `besides author` or `tested` atom, the verdict on a tag T rests on the
+//! verdicts of the environment's older tags, so [`Gate`] judges them first,
+//! oldest first, each with its base among the earlier ones that satisfy (a
+//! fold), from the repository and the trust root alone. Then:
+//!
+//! - `transition` is `Some` unless the tag was rejected before its history
+//!   was read; it names the base, `since` when the range starts there, and
+//!   the range's size when the rule needed it.
+//! - A transition that cannot be judged (a range too long, a shallow
+//!   boundary, grafts, a `since` that is no ancestor, ...) rejects the tag
+//!   with a [`Problem::History`], the last of `findings`, and only when
+//!   nothing rejected the tag before (so it never hides a bad signature).
+//! - A chain judged without its repository ([`Gate::judge_chain`],
+//!   [`Gate::verdict`]) under such a rule is rejected the same way: a
+//!   transition atom is never taken for met.
+//! - A rule without transition atoms costs what it always did: no tag but
+//!   the one judged is read, and no history.
 //!
 //! Judging makes no error value for a tag, good or bad: everything wrong
 //! with a tag is a [`Problem`] in the verdict. Only [`Gate::judge_all`]
-//! can fail, when a worker cannot open its repository handle.
+//! can fail, when a worker cannot open its repository handle, the tags
+//! cannot be listed, or [`Gate::deadline`] passes.
 
 use crate::chain::{self, Chain, Finding};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::message::{self, TestedFrom};
 use crate::object::Tagger;
 use crate::problem::Problem;
-use crate::rule::{Eval, Rule};
+use crate::rule::{Authored, Eval, Facts, Qualifier, Rule, TransitionFacts};
+use crate::transition::{self, History, Key, Refusal};
 use crate::trust::Trust;
 use crate::verify::{self, LayerCheck, Outcome};
-use git2::Repository;
+use git2::{Oid, Repository};
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 /// Who made a signature that counts: a signer of the trust root, by name,
 /// with the groups it belongs to (sorted).
@@ -94,6 +121,48 @@ pub struct LayerVerdict {
     pub tagger: Tagger,
     /// One outcome per signature packet, in order.
     pub signatures: Vec<Signature>,
+    /// What the layer's `Sigtag-Tested-From` trailer records, when its
+    /// message's last paragraph holds exactly one well-formed one.
+    pub tested_from: Option<TestedFrom>,
+    /// Why the layer's trailer counts for nothing (malformed or
+    /// repeated): a [`Problem::Trailer`].
+    pub trailer: Option<Problem>,
+}
+
+/// How a satisfied tag was promoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Promoted {
+    /// It meets the environment's rule (`require`).
+    Require,
+}
+
+/// A tag's base for an environment: the newest older promotion whose
+/// commit is an ancestor of the tag's (or the same commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    pub tag: String,
+    pub commit: String,
+}
+
+/// `since = "REV"` of the environment and the commit it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    pub rev: String,
+    pub commit: String,
+}
+
+/// A tag's transition for an environment (DESIGN §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// `None`: no older promotion is an ancestor of the tag.
+    pub base: Option<Base>,
+    /// When the tag has no base and the environment names `since`, and
+    /// the range was read: where it starts.
+    pub since: Option<Since>,
+    /// How many commits the range holds; `None` when it was not read (the
+    /// rule has no `besides author` atom, or the signatures alone do not
+    /// meet it).
+    pub range: Option<usize>,
 }
 
 /// The verdict on one tag for one environment. See the module
@@ -129,6 +198,11 @@ pub struct Verdict {
     /// The earliest Signature Expiration Time (seconds since the epoch) of
     /// the signatures that count; `None`: none of them expires.
     pub expires: Option<i64>,
+    /// How the tag was promoted; `Some` exactly when it is satisfied.
+    pub promoted: Option<Promoted>,
+    /// Its transition, for a rule with transition atoms, unless the tag
+    /// was rejected before its history was read.
+    pub transition: Option<Transition>,
 }
 
 impl Verdict {
@@ -152,10 +226,13 @@ impl Verdict {
             .iter()
             .map(|f| (f.layer, &f.problem))
             .chain(self.layers.iter().flat_map(|l| {
-                l.signatures.iter().filter_map(move |s| match s {
-                    Signature::Fails(p) => Some((Some(l.number), p)),
-                    Signature::Counts(_) => None,
-                })
+                l.signatures
+                    .iter()
+                    .filter_map(move |s| match s {
+                        Signature::Fails(p) => Some((Some(l.number), p)),
+                        Signature::Counts(_) => None,
+                    })
+                    .chain(l.trailer.iter().map(move |p| (Some(l.number), p)))
             }))
             .collect();
         all.sort_by_key(|(layer, _)| *layer);
@@ -197,6 +274,99 @@ pub struct Gate<'t> {
     pub rule: Rule,
     /// The time signatures are judged at (expiry, dates in the future).
     pub now: SystemTime,
+    /// `since = "REV"` of the environment: where the range of a tag with
+    /// no base starts (`None`: at the first commit).
+    pub since: Option<String>,
+    /// Where `since` is set, for refusals (`environments.prod.since in
+    /// keys/policy.toml`); `None` for a rule of no environment.
+    pub since_field: Option<String>,
+    /// Which tags can be promotions of the environment: those matching
+    /// this glob ([`crate::glob`]); `None`: every tag of the repository.
+    pub tag_filter: Option<String>,
+    /// For a rule with transition atoms: judging the older tags stops with
+    /// an error once this instant passes (`None`: it never does).
+    pub deadline: Option<Instant>,
+}
+
+/// A verdict before its rule is evaluated: what the chain and its
+/// signatures say.
+struct Signed {
+    tag: String,
+    outer: Option<String>,
+    commit: Option<String>,
+    created: Option<i64>,
+    layers: Vec<LayerVerdict>,
+    findings: Vec<Finding>,
+    rejection: Option<Finding>,
+    expires: Option<i64>,
+}
+
+impl Signed {
+    /// `(created, name)` and the commit of a chain that was not rejected.
+    fn placed(&self) -> Option<(i64, Oid)> {
+        if self.rejection.is_some() {
+            return None;
+        }
+        let commit = Oid::from_str(self.commit.as_deref()?).ok()?;
+        Some((self.created?, commit))
+    }
+
+    /// The distinct counted signers of `group`.
+    fn counted_in(&self, group: &str) -> BTreeSet<String> {
+        self.counted()
+            .filter(|c| c.signer.in_group(group))
+            .map(|c| c.signer.name.clone())
+            .collect()
+    }
+
+    fn counted(&self) -> impl Iterator<Item = &Counted> {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.signatures)
+            .filter_map(|s| match s {
+                Signature::Counts(c) => Some(c),
+                Signature::Fails(_) => None,
+            })
+    }
+
+    /// For each counted signer: what the layers it signed record.
+    fn tested(&self) -> BTreeMap<String, BTreeSet<TestedFrom>> {
+        let mut out: BTreeMap<String, BTreeSet<TestedFrom>> = BTreeMap::new();
+        for l in &self.layers {
+            let Some(from) = &l.tested_from else { continue };
+            for s in &l.signatures {
+                if let Signature::Counts(c) = s {
+                    out.entry(c.signer.name.clone()).or_default().insert(*from);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// How a verdict's transition came out.
+enum Concluding {
+    /// The rule has no transition atom.
+    Plain,
+    /// The tag was rejected before its history was read.
+    Rejected,
+    /// The transition cannot be judged: this rejects the tag.
+    Refused(Problem),
+    /// The transition and the facts the rule is evaluated over.
+    Known(Transition, TransitionFacts),
+}
+
+/// One tag of an environment as the fold places it.
+struct Placed {
+    name: String,
+    created: i64,
+    commit: Oid,
+}
+
+impl Placed {
+    fn key(&self) -> Key<'_> {
+        (self.created, self.name.as_str())
+    }
 }
 
 impl<'t> Gate<'t> {
@@ -210,44 +380,140 @@ impl<'t> Gate<'t> {
     }
 
     /// A gate for `rule`, checked against `trust`'s groups beforehand
-    /// ([`Trust::parse_rule`]), judging at the current time.
+    /// ([`Trust::parse_rule`]), judging at the current time, with the
+    /// environment's `since` when `trust` has that environment, and every
+    /// tag a candidate promotion.
     pub fn new(trust: &'t Trust, environment: &str, rule: Rule) -> Gate<'t> {
+        let known = trust.rule_for(environment).is_ok();
         Gate {
             trust,
             environment: environment.to_string(),
             rule,
             now: SystemTime::now(),
+            since: trust.since_for(environment).map(str::to_string),
+            since_field: known.then(|| {
+                format!(
+                    "environments.{environment}.since in {}",
+                    trust.policy_origin()
+                )
+            }),
+            tag_filter: None,
+            deadline: None,
         }
     }
 
-    /// Judges the tag `name` of `repo`.
-    pub fn judge(&self, repo: &Repository, name: &str) -> Verdict {
-        self.judge_chain(&chain::read(repo, name))
+    /// This gate with only the tags matching `glob` as candidate
+    /// promotions (the resource's `tag_filter`).
+    pub fn filtered(mut self, glob: Option<&str>) -> Gate<'t> {
+        self.tag_filter = glob.map(str::to_string);
+        self
     }
 
-    /// Judges a chain already read. Reads no repository.
+    /// Judges the tag `name` of `repo`. For a rule with transition atoms
+    /// the environment's older tags are judged too, for the base.
+    pub fn judge(&self, repo: &Repository, name: &str) -> Verdict {
+        if !self.rule.has_transitions() {
+            return self.judge_chain(&chain::read(repo, name));
+        }
+        let chain = chain::read(repo, name);
+        self.judge_chain_in(repo, &chain)
+    }
+
+    /// Judges a chain already read. Reads no repository: under a rule with
+    /// transition atoms the chain is rejected (see the module docs); use
+    /// [`Gate::judge_chain_in`].
     pub fn judge_chain(&self, chain: &Chain) -> Verdict {
         let checks = verify::check_chain(chain, self.trust, self.now);
         self.verdict(chain, &checks)
     }
 
+    /// Judges a chain already read, as the tag of its name in `repo`
+    /// would be (it stands for that tag in the fold): under a rule with
+    /// transition atoms, with its base among `repo`'s older tags.
+    pub fn judge_chain_in(&self, repo: &Repository, chain: &Chain) -> Verdict {
+        if !self.rule.has_transitions() {
+            return self.judge_chain(chain);
+        }
+        match self.fold(repo, &[Wanted::Chain(chain)]) {
+            Ok(mut v) if v.len() == 1 => v.remove(0),
+            Ok(_) => self.refused_chain(chain, "the tag was not judged".into()),
+            Err(e) => self.refused_chain(chain, e.to_string()),
+        }
+    }
+
+    /// Judges the tag `name` of `repo` with its transition whatever the
+    /// rule: the environment's older tags are judged first, and the
+    /// verdict's `transition` names the tag's base (and its range, for a
+    /// rule with `besides author`). For whoever records a transition (a
+    /// `Sigtag-Tested-From` trailer) under a rule that need not speak of
+    /// one. Fails like [`Gate::judge_all`].
+    pub fn judge_with_base(&self, repo: &Repository, name: &str) -> Result<Verdict> {
+        let mut v = self.fold(repo, &[Wanted::Name(name)])?;
+        match v.len() {
+            1 => Ok(v.remove(0)),
+            _ => Err(Error::io(format!(
+                "tag {name} was not judged; run it again"
+            ))),
+        }
+    }
+
+    /// The verdict on `chain` when its older tags could not be judged.
+    fn refused_chain(&self, chain: &Chain, why: String) -> Verdict {
+        let checks = verify::check_chain(chain, self.trust, self.now);
+        let signed = self.signed(chain, &checks);
+        let t = match signed.rejection {
+            Some(_) => Concluding::Rejected,
+            None => Concluding::Refused(Problem::History(format!(
+                "the tags before {} cannot be judged: {why}",
+                chain.name
+            ))),
+        };
+        self.conclude(signed, t)
+    }
+
     /// The verdict on a chain whose signatures are already checked: `checks`
     /// as [`verify::check_chain`] made them for `chain` with this gate's
-    /// trust root. Pure.
+    /// trust root. Pure: under a rule with transition atoms, which need the
+    /// repository, the chain is rejected.
     pub fn verdict(&self, chain: &Chain, checks: &[LayerCheck]) -> Verdict {
+        let signed = self.signed(chain, checks);
+        let t = if !self.rule.has_transitions() {
+            Concluding::Plain
+        } else if signed.rejection.is_some() {
+            Concluding::Rejected
+        } else {
+            Concluding::Refused(Problem::History(format!(
+                "\"{}\" speaks of transitions, which need the repository's tags and history, \
+                 and {} was judged without them",
+                self.rule, chain.name
+            )))
+        };
+        self.conclude(signed, t)
+    }
+
+    /// What the chain and its signatures say, before the rule.
+    fn signed(&self, chain: &Chain, checks: &[LayerCheck]) -> Signed {
         let layers: Vec<LayerVerdict> = chain
             .layers
             .iter()
-            .map(|layer| LayerVerdict {
-                number: layer.number,
-                oid: layer.oid.clone(),
-                tagger: layer.object.tagger.clone(),
-                signatures: checks
-                    .iter()
-                    .filter(|c| c.number == layer.number)
-                    .flat_map(|c| &c.outcomes)
-                    .map(|o| self.signature(o))
-                    .collect(),
+            .map(|layer| {
+                let (tested_from, trailer) = match message::tested_from(&layer.object.message) {
+                    Ok(t) => (t, None),
+                    Err(why) => (None, Some(Problem::Trailer(why))),
+                };
+                LayerVerdict {
+                    number: layer.number,
+                    oid: layer.oid.clone(),
+                    tagger: layer.object.tagger.clone(),
+                    signatures: checks
+                        .iter()
+                        .filter(|c| c.number == layer.number)
+                        .flat_map(|c| &c.outcomes)
+                        .map(|o| self.signature(o))
+                        .collect(),
+                    tested_from,
+                    trailer,
+                }
             })
             .collect();
         let rejection = chain.rejection().cloned().or_else(|| {
@@ -261,42 +527,69 @@ impl<'t> Gate<'t> {
                 })
             })
         });
-        let counted: Vec<&Counted> = layers
+        let expires = layers
             .iter()
             .flat_map(|l| &l.signatures)
             .filter_map(|s| match s {
-                Signature::Counts(c) => Some(c),
+                Signature::Counts(c) => c.expires,
                 Signature::Fails(_) => None,
             })
-            .collect();
-        let evaluation = self.rule.eval(&|group: &str| {
-            counted
-                .iter()
-                .filter(|c| c.signer.in_group(group))
-                .map(|c| c.signer.name.clone())
-                .collect::<BTreeSet<String>>()
-        });
-        let expires = counted
-            .iter()
-            .filter_map(|c| c.expires)
             .map(|t| {
                 t.duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             })
             .min();
-        Verdict {
+        Signed {
             tag: chain.name.clone(),
-            environment: self.environment.clone(),
-            rule: self.rule.clone(),
             outer: chain.outer.clone(),
             commit: chain.commit.clone(),
             created: chain.created(),
-            satisfied: rejection.is_none() && evaluation.holds,
             layers,
             findings: chain.findings.clone(),
-            evaluation,
             rejection,
             expires,
+        }
+    }
+
+    /// The verdict: the rule evaluated once, over the signatures that
+    /// count and the transition. Pure.
+    fn conclude(&self, s: Signed, t: Concluding) -> Verdict {
+        let (transition, facts, refusal) = match t {
+            Concluding::Plain | Concluding::Rejected => (None, None, None),
+            Concluding::Refused(p) => (None, None, Some(p)),
+            Concluding::Known(transition, facts) => (Some(transition), Some(facts), None),
+        };
+        let counted = |group: &str| s.counted_in(group);
+        let evaluation = self.rule.eval(Facts {
+            counted: &counted,
+            transition: facts.as_ref(),
+        });
+        let mut findings = s.findings;
+        let mut rejection = s.rejection;
+        if let (None, Some(problem)) = (&rejection, refusal) {
+            let f = Finding {
+                layer: None,
+                problem,
+            };
+            findings.push(f.clone());
+            rejection = Some(f);
+        }
+        let satisfied = rejection.is_none() && evaluation.holds;
+        Verdict {
+            tag: s.tag,
+            environment: self.environment.clone(),
+            rule: self.rule.clone(),
+            outer: s.outer,
+            commit: s.commit,
+            created: s.created,
+            satisfied,
+            layers: s.layers,
+            findings,
+            evaluation,
+            rejection,
+            expires: s.expires,
+            promoted: satisfied.then_some(Promoted::Require),
+            transition,
         }
     }
 
@@ -324,24 +617,372 @@ impl<'t> Gate<'t> {
         }
     }
 
-    /// Judges many tags in parallel; verdicts come back in the order of
-    /// `names`.
+    /// Judges many tags; verdicts come back in the order of `names`.
+    /// Without transition atoms each tag is judged on its own, in
+    /// parallel; with them, one fold judges the environment's tags up to
+    /// the newest named one, and every named tag gets its base.
     pub fn judge_all(&self, repo: &Repository, names: &[String]) -> Result<Vec<Verdict>> {
+        if self.rule.has_transitions() {
+            let wanted: Vec<Wanted> = names.iter().map(|n| Wanted::Name(n)).collect();
+            return self.fold(repo, &wanted);
+        }
         if names.len() < 8 {
             return Ok(names.iter().map(|n| self.judge(repo, n)).collect());
         }
-        // One repository handle per chunk of tags (handles are not Sync);
-        // a few chunks per thread keep both cores busy to the end.
+        self.in_parallel(repo, names, |gate, repo, name| gate.judge(repo, name))
+    }
+
+    /// `each` over `names` in parallel, in their order. One repository
+    /// handle per chunk of tags (handles are not Sync); a few chunks per
+    /// thread keep both cores busy to the end.
+    fn in_parallel<T: Send>(
+        &self,
+        repo: &Repository,
+        names: &[String],
+        each: impl Fn(&Gate<'t>, &Repository, &str) -> T + Sync,
+    ) -> Result<Vec<T>> {
         let gitdir: PathBuf = repo.path().to_path_buf();
         let chunk = (names.len() / (rayon::current_num_threads() * 4)).max(8);
-        let chunks: Vec<Vec<Verdict>> = names
+        let chunks: Vec<Vec<T>> = names
             .par_chunks(chunk)
             .map(|chunk| {
                 let repo = crate::gate::open_gitdir(&gitdir)?;
-                Ok(chunk.iter().map(|n| self.judge(&repo, n)).collect())
+                Ok(chunk.iter().map(|n| each(self, &repo, n)).collect())
             })
             .collect::<Result<_>>()?;
         Ok(chunks.into_iter().flatten().collect())
+    }
+
+    /// The environment's candidate promotions: the tags of `repo` that
+    /// match the filter.
+    fn candidates(&self, repo: &Repository) -> Result<Vec<String>> {
+        Ok(chain::tag_names(repo)?
+            .into_iter()
+            .filter(|n| {
+                self.tag_filter
+                    .as_deref()
+                    .is_none_or(|f| crate::glob::matches(f, n))
+            })
+            .collect())
+    }
+
+    fn out_of_time(&self) -> Result<()> {
+        match self.deadline {
+            Some(at) if Instant::now() >= at => Err(Error::io(
+                "the time ran out while the older tags were judged for their bases",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The fold: judges the environment's tags oldest first, up to the
+    /// newest of `wanted`, each with its base among the earlier ones that
+    /// satisfy, and returns the verdicts on `wanted`, in its order.
+    fn fold(&self, repo: &Repository, wanted: &[Wanted<'_>]) -> Result<Vec<Verdict>> {
+        let given: HashMap<&str, &Chain> = wanted
+            .iter()
+            .filter_map(|w| match w {
+                Wanted::Chain(c) => Some((c.name.as_str(), *c)),
+                Wanted::Name(_) => None,
+            })
+            .collect();
+        let candidates: Vec<String> = self
+            .candidates(repo)?
+            .into_iter()
+            .filter(|n| !given.contains_key(n.as_str()))
+            .collect();
+        let is_candidate: HashSet<&str> = candidates
+            .iter()
+            .map(String::as_str)
+            .chain(given.keys().copied().filter(|n| {
+                self.tag_filter
+                    .as_deref()
+                    .is_none_or(|f| crate::glob::matches(f, n))
+            }))
+            .collect();
+
+        // Where every candidate stands (a chain read, no signature).
+        let placed: Vec<Option<(i64, Oid)>> =
+            self.in_parallel(repo, &candidates, |_, repo, name| {
+                let c = chain::read(repo, name);
+                let commit = c.commit.as_deref().and_then(|c| Oid::from_str(c).ok());
+                match (c.rejection(), c.created(), commit) {
+                    (None, Some(created), Some(commit)) => Some((created, commit)),
+                    _ => None,
+                }
+            })?;
+        self.out_of_time()?;
+        let mut placed: Vec<Placed> = candidates
+            .iter()
+            .zip(placed)
+            .filter_map(|(name, p)| {
+                p.map(|(created, commit)| Placed {
+                    name: name.clone(),
+                    created,
+                    commit,
+                })
+            })
+            .collect();
+
+        // The named tags, signed; then every placed candidate older than
+        // the newest of them.
+        let mut signed: HashMap<String, Signed> = HashMap::new();
+        for (name, chain) in &given {
+            let checks = verify::check_chain(chain, self.trust, self.now);
+            signed.insert(name.to_string(), self.signed(chain, &checks));
+        }
+        let named: Vec<String> = wanted
+            .iter()
+            .filter_map(|w| match w {
+                Wanted::Name(n) if !signed.contains_key(*n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        for (name, s) in
+            named
+                .iter()
+                .cloned()
+                .zip(self.in_parallel(repo, &named, |gate, repo, name| {
+                    let chain = chain::read(repo, name);
+                    let checks = verify::check_chain(&chain, gate.trust, gate.now);
+                    gate.signed(&chain, &checks)
+                })?)
+        {
+            signed.insert(name, s);
+        }
+        self.out_of_time()?;
+        let listed: HashSet<&str> = candidates.iter().map(String::as_str).collect();
+        for (name, s) in &signed {
+            if let Some((created, commit)) = s.placed() {
+                // Chains given, and named tags that are no candidate, are
+                // placed by what was just read.
+                if !listed.contains(name.as_str()) {
+                    placed.push(Placed {
+                        name: name.clone(),
+                        created,
+                        commit,
+                    });
+                }
+            }
+        }
+        placed.sort_by(|a, b| a.key().cmp(&b.key()));
+        let horizon = signed
+            .values()
+            .filter_map(|s| Some((s.placed()?.0, s.tag.as_str())))
+            .max()
+            .map(|(t, n)| (t, n.to_string()));
+        let older: Vec<String> = placed
+            .iter()
+            .filter(|p| {
+                !signed.contains_key(&p.name)
+                    && horizon
+                        .as_ref()
+                        .is_some_and(|(t, n)| p.key() < (*t, n.as_str()))
+            })
+            .map(|p| p.name.clone())
+            .collect();
+        for (name, s) in
+            older
+                .iter()
+                .cloned()
+                .zip(self.in_parallel(repo, &older, |gate, repo, name| {
+                    let chain = chain::read(repo, name);
+                    let checks = verify::check_chain(&chain, gate.trust, gate.now);
+                    gate.signed(&chain, &checks)
+                })?)
+        {
+            signed.insert(name, s);
+        }
+        self.out_of_time()?;
+
+        // Oldest first: each verdict with its base among the promotions
+        // before it.
+        let history = History::open(repo);
+        let by_commit: HashMap<Oid, Vec<(i64, &str)>> =
+            placed.iter().fold(HashMap::new(), |mut m, p| {
+                m.entry(p.commit)
+                    .or_insert_with(Vec::new)
+                    .push((p.created, p.name.as_str()));
+                m
+            });
+        let wanted_names: HashSet<&str> = wanted.iter().map(Wanted::name).collect();
+        let mut promotions: Vec<&Placed> = Vec::new();
+        let mut verdicts: HashMap<String, Verdict> = HashMap::new();
+        for p in &placed {
+            let Some(s) = signed.remove(&p.name) else {
+                continue;
+            };
+            // Whether the signatures are placed where the placement pass
+            // found them (a tag moved in between is judged as read now).
+            let t = match s.placed() {
+                None => Concluding::Rejected,
+                Some((created, commit)) if (created, commit) == (p.created, p.commit) => {
+                    self.transition(&history, &s, commit, p.key(), &promotions, &by_commit)
+                }
+                Some(_) => Concluding::Refused(Problem::History(format!(
+                    "tag {} changed while its environment's tags were judged; judge it again",
+                    p.name
+                ))),
+            };
+            self.out_of_time()?;
+            let v = self.conclude(s, t);
+            if v.satisfied && is_candidate.contains(p.name.as_str()) {
+                promotions.push(p);
+            }
+            if wanted_names.contains(p.name.as_str()) {
+                verdicts.insert(p.name.clone(), v);
+            }
+        }
+        // The named tags that could not be placed: rejected anyway.
+        for (name, s) in signed {
+            if wanted_names.contains(name.as_str()) {
+                let t = if s.rejection.is_some() {
+                    Concluding::Rejected
+                } else {
+                    Concluding::Refused(Problem::History(format!(
+                        "tag {name} names no commit or no date, so it has no place among the promotions"
+                    )))
+                };
+                verdicts.insert(name, self.conclude(s, t));
+            }
+        }
+        wanted
+            .iter()
+            .map(|w| {
+                verdicts.get(w.name()).cloned().ok_or_else(|| {
+                    Error::io(format!("tag {} was not judged; run it again", w.name()))
+                })
+            })
+            .collect()
+    }
+
+    /// The transition of a tag at `commit` standing at `key`, whose
+    /// signatures say `s`, after `promotions` (oldest first).
+    fn transition(
+        &self,
+        history: &History<'_>,
+        s: &Signed,
+        commit: Oid,
+        key: Key<'_>,
+        promotions: &[&Placed],
+        by_commit: &HashMap<Oid, Vec<(i64, &str)>>,
+    ) -> Concluding {
+        let refuse = |r: Refusal| {
+            Concluding::Refused(Problem::History(
+                r.sentence(&s.tag, self.since_field.as_deref()),
+            ))
+        };
+        let base = match history.base(commit, promotions, |p| p.commit) {
+            Ok(b) => b,
+            Err(r) => return refuse(r),
+        };
+        let tested = s.tested();
+        // Tag names for the commits recorded: the newest older tag there.
+        let tags: BTreeMap<Oid, String> = tested
+            .values()
+            .flatten()
+            .filter_map(|t| match t {
+                TestedFrom::Commit(c) => Some(c),
+                TestedFrom::Nothing => None,
+            })
+            .filter_map(|c| {
+                let name = by_commit.get(c)?.iter().filter(|k| **k < key).max()?.1;
+                Some((*c, name.to_string()))
+            })
+            .collect();
+        let mut facts = TransitionFacts {
+            base: base.map(|b| (b.name.clone(), b.commit)),
+            range: None,
+            tested,
+            tags,
+        };
+        let mut transition = Transition {
+            base: base.map(|b| Base {
+                tag: b.name.clone(),
+                commit: b.commit.to_string(),
+            }),
+            since: None,
+            range: None,
+        };
+        if !self.rule.has(Qualifier::BesidesAuthor) {
+            return Concluding::Known(transition, facts);
+        }
+        // The range only matters when the signatures alone could meet the
+        // rule: with no commit to fall short, "besides author" asks no
+        // more than "of".
+        facts.range = Some(Vec::new());
+        let counted = |group: &str| s.counted_in(group);
+        let could = self
+            .rule
+            .eval(Facts {
+                counted: &counted,
+                transition: Some(&facts),
+            })
+            .holds;
+        if !could {
+            return Concluding::Known(transition, facts);
+        }
+        let (from, shown) = match (base, &self.since) {
+            (Some(b), _) => (
+                Some(b.commit),
+                format!(
+                    "{} ({})",
+                    b.name,
+                    transition::short_id(&b.commit.to_string())
+                ),
+            ),
+            (None, Some(rev)) => match history.since_for(rev, commit) {
+                Ok(c) => {
+                    transition.since = Some(Since {
+                        rev: rev.clone(),
+                        commit: c.to_string(),
+                    });
+                    (
+                        Some(c),
+                        format!("since {rev} ({})", transition::short_id(&c.to_string())),
+                    )
+                }
+                Err(r) => return refuse(r),
+            },
+            (None, None) => (None, "its first commit".to_string()),
+        };
+        let range = match history.range(commit, from, &shown) {
+            Ok(r) => r,
+            Err(r) => return refuse(r),
+        };
+        transition.range = Some(range.len());
+        facts.range = Some(
+            range
+                .into_iter()
+                .map(|c| Authored {
+                    commit: c.id.to_string(),
+                    signers: self
+                        .trust
+                        .signers_with_email(&c.email)
+                        .cloned()
+                        .unwrap_or_default(),
+                    author: c.author,
+                })
+                .collect(),
+        );
+        Concluding::Known(transition, facts)
+    }
+}
+
+/// A tag a fold is asked about: by name, or as a chain already read.
+enum Wanted<'c> {
+    Name(&'c str),
+    Chain(&'c Chain),
+}
+
+impl Wanted<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Wanted::Name(n) => n,
+            Wanted::Chain(c) => &c.name,
+        }
     }
 }
 
@@ -547,6 +1188,88 @@ mod tests {
             signer: signer.into(),
             key: "AA".into(),
         }
+    }
+
+    #[test]
+    fn a_transition_rule_without_the_repository_fails_closed() {
+        let trust = trust();
+        let rule = trust
+            .parse_rule("2 of humans besides author", "--require")
+            .unwrap();
+        let gate = Gate::new(&trust, "--require", rule);
+        let checks = vec![
+            LayerCheck {
+                number: 1,
+                outcomes: vec![counts(index(&trust, "alice"), "AA", None)],
+            },
+            LayerCheck {
+                number: 2,
+                outcomes: vec![counts(index(&trust, "carol"), "CC", None)],
+            },
+        ];
+        let v = gate.verdict(&chain(2), &checks);
+        assert!(!v.satisfied && v.promoted.is_none() && v.transition.is_none());
+        assert_eq!(
+            v.rejection.map(|f| (f.layer, f.problem)),
+            Some((
+                None,
+                Problem::History(
+                    "\"2 of humans besides author\" speaks of transitions, which need the \
+                     repository's tags and history, and v1 was judged without them"
+                        .into()
+                )
+            ))
+        );
+        // A bad signature still comes first.
+        let bad = vec![LayerCheck {
+            number: 1,
+            outcomes: vec![Outcome::Fails(bad_problem("alice"))],
+        }];
+        let v = gate.verdict(&chain(1), &bad);
+        assert_eq!(v.rejection.map(|f| f.problem), Some(bad_problem("alice")));
+        assert_eq!(
+            v.findings,
+            Vec::new(),
+            "no history finding after a rejection"
+        );
+    }
+
+    #[test]
+    fn a_malformed_trailer_is_a_problem_of_its_layer_only() {
+        let trust = trust();
+        let gate = Gate::for_environment(&trust, "staging").unwrap();
+        let text = format!(
+            "object {COMMIT}\ntype commit\ntag v1\ntagger Alice <alice@example.org> 1700000000 +0000\n\nv1\n\nSigtag-Tested-From: v0.9\n"
+        );
+        let mut c = chain(2);
+        c.layers[1].object = crate::object::parse(text.as_bytes()).unwrap();
+        let checks = vec![
+            LayerCheck {
+                number: 1,
+                outcomes: vec![counts(index(&trust, "alice"), "AA", None)],
+            },
+            LayerCheck {
+                number: 2,
+                outcomes: vec![counts(index(&trust, "bob"), "BB", None)],
+            },
+        ];
+        let v = gate.verdict(&c, &checks);
+        assert!(v.satisfied && v.promoted == Some(Promoted::Require));
+        assert_eq!(v.layers[1].tested_from, None);
+        assert_eq!(
+            v.problems(),
+            [(
+                Some(2),
+                &Problem::Trailer(
+                    "Sigtag-Tested-From \"v0.9\" is neither a full commit id (40 hexadecimal digits) nor none"
+                        .into()
+                )
+            )]
+        );
+        assert_eq!(
+            crate::render::line::line(&v),
+            "v1: yes for staging (alice, bob)"
+        );
     }
 
     #[test]

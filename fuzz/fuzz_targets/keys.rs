@@ -31,8 +31,8 @@ fuzz_target!(|data: &[u8]| {
     ) else {
         return;
     };
-    assert!(!trust.signers()[0].certs.is_empty());
-    assert!(trust.signers()[0].certs.len() <= sigtag::trust::MAX_CERTS_PER_SIGNER);
+    assert!(!trust.signers()[0].keys.openpgp().is_empty());
+    assert!(trust.signers()[0].keys.openpgp().len() <= sigtag::trust::MAX_CERTS_PER_SIGNER);
     let outcomes = verify::check_layer(layer, &trust, common::now());
     assert!(!outcomes.is_empty());
 });

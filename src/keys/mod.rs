@@ -39,6 +39,15 @@ impl Keys {
     pub fn openpgp(&self) -> &[sequoia_openpgp::Cert] {
         &self.openpgp
     }
+
+    /// The email addresses the keys name (user IDs), lower-case, sorted,
+    /// each once: what a commit's author is matched against.
+    pub fn emails(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.openpgp.iter().flat_map(openpgp::emails).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 /// Anything that holds a signer's keys (a trust root's signer).

@@ -100,6 +100,31 @@ pub fn check_usable(origin: &str, signer: &str, cert: &Cert) -> Result<()> {
     Ok(())
 }
 
+/// The email addresses in the user IDs of `cert` (every user ID, revoked
+/// or not), lower-case: `Name <email>` or a bare address. A user ID with
+/// no address gives none.
+pub fn emails(cert: &Cert) -> Vec<String> {
+    let mut out: Vec<String> = cert
+        .userids()
+        .filter_map(|ua| {
+            let uid = ua.userid();
+            let parsed = uid.email().ok().flatten().map(str::to_string);
+            parsed.or_else(|| {
+                let text = String::from_utf8_lossy(uid.value());
+                let inner = match (text.rfind('<'), text.rfind('>')) {
+                    (Some(a), Some(b)) if a < b => text.get(a + 1..b).map(str::to_string),
+                    _ => Some(text.trim().to_string()),
+                };
+                inner.filter(|e| crate::names::looks_like_email(e))
+            })
+        })
+        .map(|e| e.to_lowercase())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Which signer's certificate holds a key with a given key ID: signer and
 /// certificate by their index.
 #[derive(Debug, Clone, Default)]

@@ -4,10 +4,19 @@
 //! A good signature by a signer in no group is marked `○` (`~` in plain
 //! output), not `✓`: no rule can count it, and the line says how to
 //! change that.
+//!
+//! Under a rule with transition atoms (DESIGN §6) it also says what each
+//! layer's `Sigtag-Tested-From` records, the tag's base and range, each
+//! commit that falls short of a `besides author` atom (its short id, its
+//! author and what it needs), and for a `tested` atom what each signer
+//! tested and how to recover when that is not the environment's
+//! transition.
 
+use super::line::short_id;
 use super::{groups, Style};
 use crate::date::rfc3339;
-use crate::rule::{Eval, Node};
+use crate::message::TestedFrom;
+use crate::rule::{Eval, Node, Qualifier, TestedFindings};
 use crate::verdict::{Signature, Verdict};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -73,6 +82,15 @@ pub fn explain_styled(verdict: &Verdict, style: Style) -> String {
                 Signature::Fails(p) => writeln!(out, "    {no} {p}"),
             };
         }
+        if let Some(from) = &layer.tested_from {
+            let names = super::json::atoms(&verdict.evaluation, Qualifier::Tested)
+                .into_iter()
+                .find_map(|e| e.tested.as_ref());
+            let _ = writeln!(out, "    tested from {}", tested_words(from, names));
+        }
+        if let Some(p) = &layer.trailer {
+            let _ = writeln!(out, "    {no} {p}");
+        }
     }
     // Layers that did not parse have findings but no entry above.
     let shown: BTreeSet<usize> = verdict.layers.iter().map(|l| l.number).collect();
@@ -81,8 +99,42 @@ pub fn explain_styled(verdict: &Verdict, style: Style) -> String {
             let _ = writeln!(out, "  layer {n}\n    {no} {}", finding.problem);
         }
     }
+    if let Some(t) = &verdict.transition {
+        let _ = writeln!(out, "promotion for {}:", verdict.environment);
+        let _ = match &t.base {
+            Some(b) => writeln!(out, "  base {} ({})", b.tag, short_id(&b.commit)),
+            None => writeln!(
+                out,
+                "  no base: no older tag that satisfies {} is an ancestor of {}",
+                verdict.environment, verdict.tag
+            ),
+        };
+        let _ = match (t.range, &t.since) {
+            (Some(n), Some(s)) => writeln!(
+                out,
+                "  range: {n} commit{} since {} ({})",
+                plural(n),
+                s.rev,
+                short_id(&s.commit)
+            ),
+            (Some(n), None) if t.base.is_some() => {
+                writeln!(out, "  range: {n} commit{} since the base", plural(n))
+            }
+            (Some(n), None) => writeln!(
+                out,
+                "  range: {n} commit{}, every ancestor of {}",
+                plural(n),
+                verdict.tag
+            ),
+            (None, _) if verdict.rule.has(Qualifier::BesidesAuthor) => writeln!(
+                out,
+                "  range: not read, since the signatures alone do not meet the rule"
+            ),
+            (None, _) => Ok(()),
+        };
+    }
     let _ = writeln!(out, "rule for {}: {}", verdict.environment, verdict.rule);
-    tree(&verdict.evaluation, 1, style, &mut out);
+    tree(verdict, &verdict.evaluation, 1, style, &mut out);
     if let Some(why) = &verdict.rejection {
         let _ = writeln!(
             out,
@@ -103,22 +155,91 @@ pub fn explain_styled(verdict: &Verdict, style: Style) -> String {
     out
 }
 
-fn tree(eval: &Eval, depth: usize, style: Style, out: &mut String) {
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// A tested-from value for people: "v1.1 (1a2b3c4d5e6f)", "1a2b3c4d5e6f",
+/// "none".
+fn tested_words(from: &TestedFrom, findings: Option<&TestedFindings>) -> String {
+    match from {
+        TestedFrom::Nothing => "none".to_string(),
+        TestedFrom::Commit(c) => match findings.and_then(|f| f.tags.get(c)) {
+            Some(tag) => format!("{tag} ({})", short_id(&c.to_string())),
+            None => short_id(&c.to_string()),
+        },
+    }
+}
+
+fn tree(verdict: &Verdict, eval: &Eval, depth: usize, style: Style, out: &mut String) {
     let pad = "  ".repeat(depth);
     let mark = style.mark(eval.holds);
     match &eval.node {
-        Node::Atom { n, group } => {
+        Node::Atom {
+            n,
+            group,
+            qualifier,
+        } => {
             let names: Vec<&str> = eval.have.iter().map(String::as_str).collect();
+            let short = eval.authors.as_ref().filter(|a| a.falling_short > 0);
             let _ = writeln!(
                 out,
-                "{pad}{mark} {n} of {group}: {} counted{}",
+                "{pad}{mark} {n} of {group}{}: {} counted{}{}",
+                qualifier.words(),
                 names.len(),
                 if names.is_empty() {
                     String::new()
                 } else {
                     format!(" ({})", names.join(", "))
+                },
+                match short {
+                    Some(a) => format!(
+                        "; {} of {} commit{} fall{} short",
+                        a.falling_short,
+                        a.range,
+                        plural(a.range),
+                        if a.falling_short == 1 { "s" } else { "" }
+                    ),
+                    None => String::new(),
                 }
             );
+            for c in short.iter().flat_map(|a| &a.short) {
+                let who = if c.authors.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({})",
+                        c.authors.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                let besides = if c.besides.is_empty() {
+                    "none".to_string()
+                } else {
+                    c.besides.iter().cloned().collect::<Vec<_>>().join(", ")
+                };
+                let _ = writeln!(
+                    out,
+                    "{pad}    {} {} by {}{who}: needs {} more of {group} besides its author (counted besides: {besides})",
+                    style.no(),
+                    short_id(&c.commit),
+                    c.author,
+                    c.need,
+                );
+            }
+            if let Some(a) = short.filter(|a| a.falling_short > a.short.len()) {
+                let _ = writeln!(
+                    out,
+                    "{pad}    ... and {} more commits",
+                    a.falling_short - a.short.len()
+                );
+            }
+            if let Some(t) = &eval.tested {
+                tested_lines(verdict, t, &pad, style, out);
+            }
         }
         Node::All | Node::Any => {
             let word = if eval.node == Node::All {
@@ -128,8 +249,58 @@ fn tree(eval: &Eval, depth: usize, style: Style, out: &mut String) {
             };
             let _ = writeln!(out, "{pad}{mark} {word}:");
             for child in &eval.children {
-                tree(child, depth + 1, style, out);
+                tree(verdict, child, depth + 1, style, out);
             }
         }
+    }
+}
+
+/// What a `tested` atom expected, and for each counted signer of its
+/// group that tested something else, what, and how to recover:
+/// "staging tested v1.1 → v1.2 (from 1a2b…); prod's base is v1.0 (3c4d…):
+/// stage prod's version v1.0 then v1.2 again".
+fn tested_lines(verdict: &Verdict, t: &TestedFindings, pad: &str, style: Style, out: &mut String) {
+    let env = &verdict.environment;
+    let tag = &verdict.tag;
+    let base = match &t.base {
+        Some((b, c)) => format!("{env}'s base is {b} ({})", short_id(&c.to_string())),
+        None => format!("{env} has no base for {tag}"),
+    };
+    let _ = writeln!(
+        out,
+        "{pad}    a layer must record {}: {} ({base})",
+        crate::message::TESTED_FROM_TRAILER,
+        t.expected
+    );
+    let fix = match &t.base {
+        Some((b, _)) => format!("stage {env}'s version {b} then {tag} again"),
+        None => format!("stage {tag} where nothing was deployed before (Sigtag-Tested-From: none)"),
+    };
+    for (signer, from) in &t.other {
+        let _ = if from.is_empty() {
+            writeln!(
+                out,
+                "{pad}    {} {signer} signed a layer recording no {}; {base}: {fix}",
+                style.no(),
+                crate::message::TESTED_FROM_TRAILER
+            )
+        } else {
+            let tested: Vec<String> = from
+                .iter()
+                .map(|f| match f {
+                    TestedFrom::Nothing => format!("{tag} as a first version (from none)"),
+                    TestedFrom::Commit(c) => match t.tags.get(c) {
+                        Some(name) => format!("{name} → {tag} (from {})", short_id(&c.to_string())),
+                        None => format!("{} → {tag}", short_id(&c.to_string())),
+                    },
+                })
+                .collect();
+            writeln!(
+                out,
+                "{pad}    {} {signer} tested {}; {base}: {fix}",
+                style.no(),
+                tested.join(", ")
+            )
+        };
     }
 }

@@ -13,10 +13,36 @@
 //!
 //! `explain --json` prints the same report with one more field, `tree`: the
 //! rule as it was evaluated ([`RuleNode`]).
+//!
+//! Under a rule with transition atoms (DESIGN §6) the report has four more
+//! fields after `missing`, and each signer its `tested_from`; a report
+//! under any other rule has none of them, as before:
+//!
+//! ```json
+//! {"base": {"tag": "v1.0", "commit": "<40 hex>"},
+//!  "range": {"commits": 3, "since": null},
+//!  "authors": [{"rule": "1 of cto besides author", "holds": false, "falling_short": 1,
+//!               "commits": [{"commit": "<40 hex>", "author": "Carol <carol@example.org>",
+//!                            "signers": ["carol"], "besides": [], "needs": 1}]}],
+//!  "tested": [{"rule": "1 of pipelines tested", "holds": true, "expected": "<40 hex>",
+//!              "counted": ["staging"], "other": []}]}
+//! ```
+//!
+//! `base` is null when the tag has none (or its history was not read: then
+//! it is rejected); `range` is null when it was not read (no `besides
+//! author` atom, or the signatures alone do not meet the rule), and its
+//! `since` is `{"rev": .., "commit": ..}` when the range starts there.
+//! `authors` has one entry per `besides author` atom, with the first
+//! commits that fall short ([`crate::rule::MAX_SHORT_COMMITS`]) and how
+//! many do; `tested` one per `tested` atom, with what a layer had to record
+//! (a commit or `none`) and the counted signers of its group whose layers
+//! recorded something else (`tested_from`: what they recorded, `tags`: the
+//! tags at those commits).
 
 use crate::date::rfc3339;
-use crate::rule::{Eval, Node, Rule};
-use crate::verdict::Verdict;
+use crate::message::TestedFrom;
+use crate::rule::{Eval, Node, Qualifier, Rule};
+use crate::verdict::{Signature, Verdict};
 use serde::Serialize;
 
 /// A signature that counts.
@@ -27,6 +53,77 @@ pub struct CountedSigner {
     pub fingerprint: String,
     pub layer: usize,
     pub created: String,
+    /// Under a rule with transition atoms: what the layer's
+    /// `Sigtag-Tested-From` records (a commit, `none`, or null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tested_from: Option<Option<String>>,
+}
+
+/// A tag's base.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BaseEntry {
+    pub tag: String,
+    pub commit: String,
+}
+
+/// A tag's range.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RangeEntry {
+    pub commits: usize,
+    pub since: Option<SinceEntry>,
+}
+
+/// `since` where a range starts.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SinceEntry {
+    pub rev: String,
+    pub commit: String,
+}
+
+/// What one `besides author` atom found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuthorsEntry {
+    pub rule: String,
+    pub holds: bool,
+    /// How many commits of the range fall short.
+    pub falling_short: usize,
+    /// The first of them, in range order.
+    pub commits: Vec<ShortEntry>,
+}
+
+/// A commit that falls short of a `besides author` atom.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ShortEntry {
+    pub commit: String,
+    pub author: String,
+    /// The signers the author is.
+    pub signers: Vec<String>,
+    /// The counted signers of the group besides the author.
+    pub besides: Vec<String>,
+    pub needs: usize,
+}
+
+/// What one `tested` atom found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TestedEntry {
+    pub rule: String,
+    pub holds: bool,
+    /// What a layer had to record: the base's commit, or `none`.
+    pub expected: Option<String>,
+    /// The signers of the group whose layers recorded it.
+    pub counted: Vec<String>,
+    /// The counted signers of the group whose layers recorded something
+    /// else, or nothing.
+    pub other: Vec<OtherEntry>,
+}
+
+/// A counted signer whose layers recorded another transition.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OtherEntry {
+    pub signer: String,
+    pub tested_from: Vec<String>,
+    /// The tags at the commits recorded, where the fold knows one.
+    pub tags: Vec<String>,
 }
 
 /// Something wrong with the tag (layer `None`) or with one layer.
@@ -50,11 +147,26 @@ pub struct Report {
     pub problems: Vec<ProblemEntry>,
     /// What the rule still needs; `None` when satisfied or rejected.
     pub missing: Option<String>,
+    /// Under a rule with transition atoms: the base, or null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<Option<BaseEntry>>,
+    /// Under a rule with transition atoms: the range, or null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<Option<RangeEntry>>,
+    /// Under a rule with transition atoms: one entry per `besides author`
+    /// atom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authors: Option<Vec<AuthorsEntry>>,
+    /// Under a rule with transition atoms: one entry per `tested` atom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tested: Option<Vec<TestedEntry>>,
 }
 
 impl Report {
     /// The report of a verdict.
     pub fn of(verdict: &Verdict) -> Report {
+        let transitions = verdict.rule.has_transitions();
+        let t = verdict.transition.as_ref();
         Report {
             tag: verdict.tag.clone(),
             commit: verdict.commit.clone(),
@@ -63,13 +175,22 @@ impl Report {
             satisfied: verdict.satisfied,
             rejected: verdict.rejection.as_ref().map(|f| f.problem.to_string()),
             signers: verdict
-                .counted()
-                .map(|(layer, c)| CountedSigner {
+                .layers
+                .iter()
+                .flat_map(|l| {
+                    l.signatures.iter().filter_map(move |s| match s {
+                        Signature::Counts(c) => Some((l, c)),
+                        Signature::Fails(_) => None,
+                    })
+                })
+                .map(|(l, c)| CountedSigner {
                     name: c.signer.name.clone(),
                     groups: c.signer.groups.clone(),
                     fingerprint: c.key.clone(),
-                    layer,
+                    layer: l.number,
                     created: rfc3339(c.created),
+                    tested_from: transitions
+                        .then(|| l.tested_from.as_ref().map(TestedFrom::to_string)),
                 })
                 .collect(),
             problems: verdict
@@ -81,8 +202,89 @@ impl Report {
                 })
                 .collect(),
             missing: verdict.shortfall().and_then(Eval::missing),
+            base: transitions.then(|| {
+                t.and_then(|t| t.base.as_ref()).map(|b| BaseEntry {
+                    tag: b.tag.clone(),
+                    commit: b.commit.clone(),
+                })
+            }),
+            range: transitions.then(|| {
+                t.and_then(|t| {
+                    Some(RangeEntry {
+                        commits: t.range?,
+                        since: t.since.as_ref().map(|s| SinceEntry {
+                            rev: s.rev.clone(),
+                            commit: s.commit.clone(),
+                        }),
+                    })
+                })
+            }),
+            authors: transitions.then(|| {
+                atoms(&verdict.evaluation, Qualifier::BesidesAuthor)
+                    .into_iter()
+                    .map(|e| AuthorsEntry {
+                        rule: rule_of(e).to_string(),
+                        holds: e.holds,
+                        falling_short: e.authors.as_ref().map_or(0, |a| a.falling_short),
+                        commits: e
+                            .authors
+                            .iter()
+                            .flat_map(|a| &a.short)
+                            .map(|c| ShortEntry {
+                                commit: c.commit.clone(),
+                                author: c.author.clone(),
+                                signers: c.authors.iter().cloned().collect(),
+                                besides: c.besides.iter().cloned().collect(),
+                                needs: c.need,
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            }),
+            tested: transitions.then(|| {
+                atoms(&verdict.evaluation, Qualifier::Tested)
+                    .into_iter()
+                    .map(|e| TestedEntry {
+                        rule: rule_of(e).to_string(),
+                        holds: e.holds,
+                        expected: e.tested.as_ref().map(|t| t.expected.to_string()),
+                        counted: e.have.iter().cloned().collect(),
+                        other: e
+                            .tested
+                            .iter()
+                            .flat_map(|t| {
+                                t.other.iter().map(|(signer, from)| OtherEntry {
+                                    signer: signer.clone(),
+                                    tested_from: from.iter().map(TestedFrom::to_string).collect(),
+                                    tags: from
+                                        .iter()
+                                        .filter_map(|f| match f {
+                                            TestedFrom::Commit(c) => t.tags.get(c).cloned(),
+                                            TestedFrom::Nothing => None,
+                                        })
+                                        .collect(),
+                                })
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            }),
         }
     }
+}
+
+/// The atoms of an evaluation with `qualifier`, in rule order.
+pub fn atoms(eval: &Eval, qualifier: Qualifier) -> Vec<&Eval> {
+    let mut out = Vec::new();
+    fn walk<'e>(e: &'e Eval, q: Qualifier, out: &mut Vec<&'e Eval>) {
+        match &e.node {
+            Node::Atom { qualifier, .. } if *qualifier == q => out.push(e),
+            Node::Atom { .. } => {}
+            Node::All | Node::Any => e.children.iter().for_each(|c| walk(c, q, out)),
+        }
+    }
+    walk(eval, qualifier, &mut out);
+    out
 }
 
 /// The reports of `verdicts` as a pretty-printed JSON array, in order.
@@ -137,9 +339,14 @@ impl RuleNode {
 /// The rule an evaluation is shaped like, to print it as the policy would.
 fn rule_of(eval: &Eval) -> Rule {
     match &eval.node {
-        Node::Atom { n, group } => Rule::Atom {
+        Node::Atom {
+            n,
+            group,
+            qualifier,
+        } => Rule::Atom {
             n: *n,
             group: group.clone(),
+            qualifier: *qualifier,
         },
         Node::All => Rule::And(eval.children.iter().map(rule_of).collect()),
         Node::Any => Rule::Or(eval.children.iter().map(rule_of).collect()),
@@ -183,7 +390,7 @@ mod tests {
         Verdict {
             tag: "v9".into(),
             environment: "staging".into(),
-            evaluation: rule.eval(&|_| BTreeSet::new()),
+            evaluation: rule.eval(&|_: &str| BTreeSet::new()),
             rule,
             outer: None,
             commit: None,
@@ -199,6 +406,8 @@ mod tests {
             }),
             satisfied: false,
             expires: None,
+            promoted: None,
+            transition: None,
         }
     }
 

@@ -50,18 +50,54 @@ pub fn line(verdict: &Verdict) -> String {
 /// - `v1.4.0: yes for prod (alice, bob); 1 signature not counted: ...`
 /// - `v1.4.0: no for prod: needs 1 of pipelines; 1 signature not counted: ...`
 /// - `v1.4.0: no for prod: rejected: ...`
+///
+/// Under a rule with transition atoms the line also names the tag's base
+/// and the size of its range ([`transition`]):
+///
+/// - `v1.2: yes for prod (alice, bob); base v1.0 (3c4d5e6f7a8b), 3 commits`
 pub fn line_for(verdict: &Verdict, whom: &str) -> String {
     let tag = &verdict.tag;
+    let moved = transition(verdict)
+        .map(|t| format!("; {t}"))
+        .unwrap_or_default();
     match reason(verdict) {
-        Some(why) => format!("{tag}: no for {whom}: {why}"),
+        Some(why) => format!("{tag}: no for {whom}: {why}{moved}"),
         None => {
             let names = counting_signers(verdict).join(", ");
             let extra = not_counted(verdict)
                 .map(|n| format!("; {n}"))
                 .unwrap_or_default();
-            format!("{tag}: yes for {whom} ({names}){extra}")
+            format!("{tag}: yes for {whom} ({names}){moved}{extra}")
         }
     }
+}
+
+/// The tag's transition in words, when the verdict has one: "base v1.0
+/// (3c4d5e6f7a8b), 3 commits", "no base, 12 commits since v0.9
+/// (1a2b3c4d5e6f)", "no base, 57 commits", "no base".
+pub fn transition(verdict: &Verdict) -> Option<String> {
+    let t = verdict.transition.as_ref()?;
+    let commits = |n: usize| format!("{n} commit{}", if n == 1 { "" } else { "s" });
+    let mut out = match &t.base {
+        Some(b) => format!("base {} ({})", b.tag, short_id(&b.commit)),
+        None => "no base".to_string(),
+    };
+    match (t.range, &t.since) {
+        (Some(n), Some(since)) => out.push_str(&format!(
+            ", {} since {} ({})",
+            commits(n),
+            since.rev,
+            short_id(&since.commit)
+        )),
+        (Some(n), None) => out.push_str(&format!(", {}", commits(n))),
+        (None, _) => {}
+    }
+    Some(out)
+}
+
+/// The first 12 digits of a commit id, as reports show it.
+pub fn short_id(id: &str) -> String {
+    id.chars().take(12).collect()
 }
 
 /// Why the tag is not satisfied, `None` when it is: "rejected: ..." (the
@@ -113,7 +149,11 @@ pub fn not_counted(verdict: &Verdict) -> Option<String> {
         }
     };
     for (_, problem) in verdict.problems() {
-        add(problem.to_string(), *problem == Problem::Unsigned);
+        // A trailer that counts for nothing is no signature that did not
+        // count; explain and the JSON report name it.
+        if !matches!(problem, Problem::Trailer(_)) {
+            add(problem.to_string(), *problem == Problem::Unsigned);
+        }
     }
     for (_, c) in verdict.counted() {
         if c.signer.groups.is_empty() {

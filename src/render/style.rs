@@ -137,7 +137,7 @@ mod tests {
         let mut v = Verdict {
             tag: "no".into(),
             environment: "staging".into(),
-            evaluation: rule.eval(&|_| std::collections::BTreeSet::new()),
+            evaluation: rule.eval(&|_: &str| std::collections::BTreeSet::new()),
             rule,
             outer: None,
             commit: None,
@@ -147,6 +147,8 @@ mod tests {
             rejection: None,
             satisfied: false,
             expires: None,
+            promoted: None,
+            transition: None,
         };
         assert_eq!(
             Style::plain().line(&v),

@@ -33,7 +33,10 @@
 //! tags that can be in the answer are verified: with a version, those not
 //! older than it; without one, the newest first until one satisfies.
 //! Positive verdicts are cached until their earliest counting signature
-//! expires, so each chain is verified once.
+//! expires, so each chain is verified once. Under a rule with transition
+//! atoms (DESIGN §6) a verdict rests on the older tags' (the tag's base),
+//! so every check judges every tag in one pass, oldest first
+//! ([`Gate::judge_all`]), and takes no verdict from the cache.
 //!
 //! A check holds the name, outer object id and a few fields of every tag,
 //! never all tag objects at once: a chain is read when it is needed, by a
@@ -181,7 +184,13 @@ fn answer(
 ) -> Result<Vec<Version>> {
     let source = &request.source;
     let now = unix_now();
-    let known = cache.verdicts(&source.digest, now);
+    let mut known = cache.verdicts(&source.digest, now);
+    // Under a rule with transition atoms a verdict rests on the older
+    // tags' (its base), so no verdict is taken from the cache.
+    let transitions = source.rule.has_transitions();
+    if transitions {
+        known.live.clear();
+    }
     let index = cache.chains();
     let mut returned = cache.returned(&source.digest);
     let seen = cache.seen(&source.digest);
@@ -243,6 +252,9 @@ fn answer(
     let judge = Judge::new(source, repo.path(), deadline);
     let mut batch = rayon::current_num_threads().max(1) * 2;
     let mut verified = 0usize;
+    if transitions {
+        verified += judge_in_order(source, repo, &candidates, &mut tags, deadline)?;
+    }
     let mut pending = 0usize;
     // Tags that needed a signature check and did not get one in time.
     let mut late = 0usize;
@@ -358,6 +370,45 @@ fn answer(
 }
 
 // ------------------------------------------------------------ verifying
+
+/// Under a rule with transition atoms: every tag judged in one fold,
+/// oldest first, each with its base among the older ones that satisfy
+/// ([`Gate::judge_all`]); sets the status of every tag that is not known
+/// to be no sigtag chain and returns how many were judged.
+fn judge_in_order(
+    source: &Source,
+    repo: &Repository,
+    candidates: &[Candidate],
+    tags: &mut [Tag],
+    deadline: &Deadline,
+) -> Result<usize> {
+    let names: Vec<String> = candidates.iter().map(|c| c.name.clone()).collect();
+    let mut gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
+        .filtered(source.tag_filter.as_deref());
+    gate.deadline = Some(deadline.at);
+    let verdicts = gate.judge_all(repo, &names).map_err(|e| {
+        if deadline.expired() {
+            deadline.error("the tags were being judged oldest first, for their bases")
+        } else {
+            e
+        }
+    })?;
+    let mut judged = 0;
+    for (t, v) in tags.iter_mut().zip(&verdicts) {
+        if t.status == Status::NotChain {
+            continue;
+        }
+        judged += 1;
+        t.status = if v.satisfied {
+            Status::Satisfies
+        } else if v.not_a_chain() {
+            Status::NotChain
+        } else {
+            Status::Refused(refused_reason(v))
+        };
+    }
+    Ok(judged)
+}
 
 /// What verifying one chain found.
 enum Outcome {

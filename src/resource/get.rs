@@ -2,7 +2,9 @@
 //!
 //! A put's version and a cached get never pass through `check`, so this is
 //! the real gate: the tag must still satisfy `source.require` and still
-//! point at the version's commit, or the step fails.
+//! point at the version's commit, or the step fails. Under a rule with
+//! transition atoms every tag is fetched, so that the tag is judged with
+//! its base (DESIGN §6).
 //!
 //! The destination gets the work tree and its `.git`, plus
 //!
@@ -106,7 +108,13 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
         ))
     })?;
 
-    let refspec = format!("+refs/tags/{tag}:refs/tags/{tag}");
+    // A rule with transition atoms judges the tag with its base, among
+    // every tag of the remote.
+    let refspec = if source.rule.has_transitions() {
+        "+refs/tags/*:refs/tags/*".to_string()
+    } else {
+        format!("+refs/tags/{tag}:refs/tags/{tag}")
+    };
     remote::fetch(
         &repo,
         &source.uri,
@@ -117,7 +125,8 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     .map_err(|e| super::remote_hint(source, e))?;
 
     // Verify exactly what was fetched, with the library's own steps.
-    let gate = Gate::new(&source.trust, &source.environment, source.rule.clone());
+    let gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
+        .filtered(source.tag_filter.as_deref());
     let verdict = gate.judge(&repo, tag);
     if !verdict.satisfied {
         return Err(Error::refused(format!(

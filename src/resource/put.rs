@@ -126,7 +126,8 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
 
     // The transition is resolved once, against the tag's first fetch and
     // before anything is signed.
-    let mut fetched = Some(fetch_tag(&repo, &request, &tag)?);
+    let history = source.rule.has_transitions() || rule.has_transitions();
+    let mut fetched = Some(fetch_tag(&repo, &request, &tag, history)?);
     let tested_from = match &wanted {
         Some(w) => Some(resolve_tested_from(&repo, &request, &tag, w)?),
         None => None,
@@ -136,7 +137,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
     for attempt in 1..=MAX_ATTEMPTS {
         let chain = match fetched.take() {
             Some(chain) => chain,
-            None => fetch_tag(&repo, &request, &tag)?,
+            None => fetch_tag(&repo, &request, &tag, history)?,
         };
         let commit = chain.commit.clone().unwrap_or_default();
         if let Some(expected) = &expected_commit {
@@ -157,7 +158,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                     "{tag} already carries a signature by {} (layer {layer}); nothing to do{note}",
                     key.fingerprint().to_hex()
                 ));
-                let after = judge(&request, &chain);
+                let after = judge(&request, &repo, &chain);
                 return Ok(output(
                     &tag,
                     &commit,
@@ -186,7 +187,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
                 ));
                 // What the source's rule says of the chain just pushed,
                 // judged again rather than assumed.
-                let after = judge(&request, &chain::read(&repo, &tag));
+                let after = judge(&request, &repo, &chain::read(&repo, &tag));
                 return Ok(output(
                     &tag,
                     &commit,
@@ -202,7 +203,7 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
             Err(e) if e.kind() == ErrorKind::Remote => {
                 // Did someone else move the tag? Then sign again on top of
                 // their layer; otherwise the refusal stands.
-                let now = fetch_tag(&repo, &request, &tag)?;
+                let now = fetch_tag(&repo, &request, &tag, history)?;
                 let moved = now.outer != previous.map(|p| p.to_string());
                 if !moved || attempt == MAX_ATTEMPTS {
                     return Err(e);
@@ -223,17 +224,24 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
 
 /// Fetches exactly one tag from the source, replacing the local one (a tag
 /// the remote no longer has is then absent here too); returns its ref name.
-fn fetch_one_tag(repo: &Repository, source: &Source, tag: &str) -> Result<String> {
+/// With `history` (a rule with transition atoms, which judges the tag with
+/// its base), every tag of the remote comes too.
+fn fetch_one_tag(repo: &Repository, source: &Source, tag: &str, history: bool) -> Result<String> {
     let refname = format!("refs/tags/{tag}");
     if let Ok(mut r) = repo.find_reference(&refname) {
         let _ = r.delete();
     }
-    let refspec = format!("+{refname}:{refname}");
+    let one = format!("+{refname}:{refname}");
+    let refspec = if history {
+        "+refs/tags/*:refs/tags/*".to_string()
+    } else {
+        one
+    };
     remote::fetch(
         repo,
         &source.uri,
         &[refspec.as_str()],
-        false,
+        history,
         &source.access,
     )
     .map_err(|e| super::remote_hint(source, e))?;
@@ -241,9 +249,14 @@ fn fetch_one_tag(repo: &Repository, source: &Source, tag: &str) -> Result<String
 }
 
 /// Fetches exactly one tag (replacing the local one) and reads its chain.
-fn fetch_tag(repo: &Repository, request: &Request, tag: &str) -> Result<chain::Chain> {
+fn fetch_tag(
+    repo: &Repository,
+    request: &Request,
+    tag: &str,
+    history: bool,
+) -> Result<chain::Chain> {
     let source = &request.source;
-    let refname = fetch_one_tag(repo, source, tag)?;
+    let refname = fetch_one_tag(repo, source, tag, history)?;
     if repo.find_reference(&refname).is_err() {
         return Err(Error::refused(format!(
             "there is no tag {tag} on {}; put co-signs an existing tag",
@@ -414,7 +427,7 @@ fn resolve_tested_from(
             }
         }
         Named::Tag(name) => {
-            let refname = fetch_one_tag(repo, source, name)?;
+            let refname = fetch_one_tag(repo, source, name, false)?;
             let shown = request::shown(name);
             let Some(target) = repo.find_reference(&refname).ok().and_then(|r| r.target()) else {
                 return Err(Error::config(format!(
@@ -587,11 +600,13 @@ fn layer_message(tag: &str, message: Option<String>) -> (String, Vec<String>) {
     (text, lines)
 }
 
-/// The source's rule judged on `chain`, logged as one line.
-fn judge(request: &Request, chain: &chain::Chain) -> Verdict {
+/// The source's rule judged on `chain` (with its base among `repo`'s
+/// tags, for a rule with transition atoms), logged as one line.
+fn judge(request: &Request, repo: &Repository, chain: &chain::Chain) -> Verdict {
     let source = &request.source;
-    let verdict =
-        Gate::new(&source.trust, &source.environment, source.rule.clone()).judge_chain(chain);
+    let verdict = Gate::new(&source.trust, &source.environment, source.rule.clone())
+        .filtered(source.tag_filter.as_deref())
+        .judge_chain_in(repo, chain);
     log(&super::verdict_line(&verdict));
     verdict
 }

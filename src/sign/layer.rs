@@ -222,7 +222,7 @@ pub fn cosign(
     // given; without one, a rule nothing satisfies stands in, and only
     // the signatures are read).
     let rule_or_none = require.cloned().unwrap_or(Rule::Or(Vec::new()));
-    let verdict = Gate::new(trust, "--require", rule_or_none).judge_chain(&chain);
+    let verdict = Gate::new(trust, "--require", rule_or_none).judge_chain_in(repo, &chain);
     vouched_for(name, &verdict)?;
     if let Some(rule) = require {
         if let Some(why) = crate::render::line::reason(&verdict) {
