@@ -64,9 +64,29 @@ pub struct Trust {
     keyring: Keyring,
     /// Where the groups and rules came from, for messages.
     policy_origin: String,
-    /// The environments whose policy says `in_order = true`.
+    /// The environments whose policy says `in_order = true`, or whose
+    /// rule has a `tested` atom (which implies it).
     in_order: BTreeSet<String>,
+    /// `emergency`, `review` and `review_within` of each environment that
+    /// sets them.
+    emergencies: BTreeMap<String, Emergency>,
 }
+
+/// How an environment takes an emergency change (DESIGN §6): a tag that
+/// fails `require` but meets `rule` is promoted as an emergency, and is
+/// reviewed once it meets `review`; once `within` has passed since it met
+/// `rule` unreviewed, nothing newer is promoted in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emergency {
+    pub rule: Rule,
+    /// `review`, else the environment's `require`.
+    pub review: Rule,
+    /// `review_within`.
+    pub within: std::time::Duration,
+}
+
+/// The longest `review_within` may be.
+pub const MAX_REVIEW_WITHIN: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +106,9 @@ struct EnvironmentFile {
     #[serde(default)]
     in_order: bool,
     since: Option<String>,
+    emergency: Option<String>,
+    review: Option<String>,
+    review_within: Option<String>,
 }
 
 /// What a policy says, parsed but not yet checked against certificates
@@ -108,6 +131,12 @@ pub struct EnvironmentPolicy {
     pub since: Option<String>,
     /// `in_order = true`: check answers at most one newer version.
     pub in_order: bool,
+    /// `emergency = RULE`: what an emergency promotion needs.
+    pub emergency: Option<String>,
+    /// `review = RULE`: what reviews an emergency (default: `require`).
+    pub review: Option<String>,
+    /// `review_within = "72h"`: how long an emergency may stay unreviewed.
+    pub review_within: Option<String>,
 }
 
 /// Is `name` a valid signer, group or environment name?
@@ -299,6 +328,7 @@ impl Trust {
         let mut rules = BTreeMap::new();
         let mut since = BTreeMap::new();
         let mut in_order = BTreeSet::new();
+        let mut emergencies = BTreeMap::new();
         for (env, e) in environments {
             if !valid_name(&env) {
                 return Err(Error::config(format!(
@@ -307,11 +337,14 @@ impl Trust {
             }
             let field = format!("{policy_origin}: environments.{env}.require");
             let rule = Trust::parse_rule_in(&groups, &e.require, &RuleOrigin::plain(&field))?;
-            if let Some(rev) = e.since {
-                since.insert(env.clone(), since_rev(&rev, policy_origin, &env)?);
+            if let Some(rev) = &e.since {
+                since.insert(env.clone(), since_rev(rev, policy_origin, &env)?);
             }
-            if e.in_order {
+            if e.in_order || rule.has(crate::rule::Qualifier::Tested) {
                 in_order.insert(env.clone());
+            }
+            if let Some(emergency) = emergency_of(&groups, &e, &rule, policy_origin, &env)? {
+                emergencies.insert(env.clone(), emergency);
             }
             rules.insert(env, rule);
         }
@@ -352,6 +385,7 @@ impl Trust {
             keyring,
             policy_origin: policy_origin.to_string(),
             in_order,
+            emergencies,
         })
     }
 
@@ -359,6 +393,11 @@ impl Trust {
     /// (DESIGN §6)? `sigtag keys source` passes it on to the resource.
     pub fn in_order(&self, env: &str) -> bool {
         self.in_order.contains(env)
+    }
+
+    /// How environment `env` takes an emergency change, if it does.
+    pub fn emergency_for(&self, env: &str) -> Option<&Emergency> {
+        self.emergencies.get(env)
     }
 
     /// `since = "REV"` of an environment: a full commit id (lower-case) or
@@ -487,6 +526,9 @@ pub fn read_policy(text: &str, origin: &str) -> Result<Policy> {
                     require: e.require,
                     since: e.since,
                     in_order: e.in_order,
+                    emergency: e.emergency,
+                    review: e.review,
+                    review_within: e.review_within,
                 },
             )
         })
@@ -496,6 +538,70 @@ pub fn read_policy(text: &str, origin: &str) -> Result<Policy> {
         environments,
         emails: policy.emails,
     })
+}
+
+/// `emergency`, `review` and `review_within` of `env`, checked: `review`
+/// and `review_within` only beside `emergency`, which needs
+/// `review_within`.
+fn emergency_of(
+    groups: &BTreeMap<String, Vec<String>>,
+    e: &EnvironmentPolicy,
+    require: &Rule,
+    origin: &str,
+    env: &str,
+) -> Result<Option<Emergency>> {
+    let field = |name: &str| format!("{origin}: environments.{env}.{name}");
+    let Some(text) = &e.emergency else {
+        for (name, set) in [
+            ("review", e.review.is_some()),
+            ("review_within", e.review_within.is_some()),
+        ] {
+            if set {
+                return Err(Error::config(format!(
+                    "{} applies only to an emergency; set environments.{env}.emergency too, or remove it",
+                    field(name)
+                )));
+            }
+        }
+        return Ok(None);
+    };
+    let rule = Trust::parse_rule_in(groups, text, &RuleOrigin::plain(&field("emergency")))?;
+    let review = match &e.review {
+        Some(r) => Trust::parse_rule_in(groups, r, &RuleOrigin::plain(&field("review")))?,
+        None => require.clone(),
+    };
+    let Some(within) = &e.review_within else {
+        return Err(Error::config(format!(
+            "{} is missing; say how long an emergency may stay unreviewed, e.g. review_within = \"72h\"",
+            field("review_within")
+        )));
+    };
+    let within = duration(within).ok_or_else(|| {
+        Error::config(format!(
+            "{} \"{}\" is not a duration; write a whole number of minutes, hours or days, like \"90m\", \"72h\" or \"3d\", up to 366 days",
+            field("review_within"),
+            crate::names::shown(within)
+        ))
+    })?;
+    Ok(Some(Emergency {
+        rule,
+        review,
+        within,
+    }))
+}
+
+/// `"90m"`, `"72h"`, `"3d"`: a positive whole number of minutes, hours or
+/// days, up to [`MAX_REVIEW_WITHIN`].
+pub fn duration(text: &str) -> Option<std::time::Duration> {
+    let (digits, unit) = [("m", 60), ("h", 3_600), ("d", 86_400)]
+        .into_iter()
+        .find_map(|(suffix, unit)| Some((text.strip_suffix(suffix)?, unit)))?;
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let d = std::time::Duration::from_secs(n.checked_mul(unit)?);
+    (n > 0 && d <= MAX_REVIEW_WITHIN).then_some(d)
 }
 
 /// `since = "REV"` of `env`, checked: a full commit id (made lower-case) or
