@@ -56,6 +56,10 @@ pub enum Problem {
     /// The tag's transition (its base or range, DESIGN §6) cannot be
     /// judged; the sentence says why and what to fix.
     History(String),
+    /// An emergency promotion of the environment, older than this tag,
+    /// is past its review deadline unreviewed (DESIGN §6): the sentence
+    /// names it and what it needs.
+    ReviewOverdue(String),
 
     // --- the layer or signature counts for nothing ---
     Unsigned,
@@ -140,6 +144,7 @@ impl Problem {
                 | OutOfOrder { .. }
                 | Replaced { .. }
                 | History(_)
+                | ReviewOverdue(_)
         )
     }
 }
@@ -193,7 +198,7 @@ impl fmt::Display for Problem {
                 "refs/replace/{object} replaces {object} of the chain with {by}: \
                  git would use other content than was signed"
             ),
-            History(why) => f.write_str(why),
+            History(why) | ReviewOverdue(why) => f.write_str(why),
             Unsigned => f.write_str("no signature"),
             ForeignSignature(kind) => write!(f, "not an OpenPGP signature ({kind})"),
             UnknownKey(id) => write!(f, "signed by a key nobody trusts: {id}"),

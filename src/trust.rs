@@ -689,6 +689,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn review_within_is_a_whole_number_of_minutes_hours_or_days() {
+        use std::time::Duration;
+        assert_eq!(duration("90m"), Some(Duration::from_secs(5_400)));
+        assert_eq!(duration("72h"), Some(Duration::from_secs(259_200)));
+        assert_eq!(duration("366d"), Some(MAX_REVIEW_WITHIN));
+        for bad in [
+            "", "72", "h", "0h", "-1h", "1.5h", " 72h", "72H", "367d", "9999999d", "1w", "72hh",
+            "７２h",
+        ] {
+            assert_eq!(duration(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn parse_policy_reads_the_example_policy() {
         let text = include_str!("../keys/policy.toml");
         let (groups, environments) = parse_policy(text, "keys/policy.toml").unwrap();

@@ -34,7 +34,11 @@
 //!   records ([`LayerVerdict::tested_from`]), or why that counts for
 //!   nothing ([`Problem::Trailer`], which rejects nothing).
 //! - `promoted` is `Some` exactly when `satisfied`: how the tag was
-//!   promoted (by its rule; an emergency, DESIGN §6, will be another way).
+//!   promoted. `satisfied` is `rejection.is_none() && (evaluation.holds ||
+//!   emergency.is_some())`.
+//! - `emergency` is `Some` exactly when `promoted` is
+//!   [`Promoted::Emergency`]: the environment takes emergency changes, the
+//!   tag is not rejected, fails `require` and meets the `emergency` rule.
 //!
 //! Transitions (DESIGN §6, [`crate::transition`]): for a rule with a
 //! `besides author` or `tested` atom, the verdict on a tag T rests on the
@@ -55,6 +59,21 @@
 //! - A rule without transition atoms costs what it always did: no tag but
 //!   the one judged is read, and no history.
 //!
+//! Emergencies (DESIGN §6, [`Emergency`]): in an environment that takes
+//! them, every tag is judged in the fold too, since an older emergency
+//! whose review is overdue blocks it:
+//!
+//! - An emergency promotion is reviewed once it meets `review` (signatures
+//!   added later count). Its review is due `review_within` after the
+//!   newest of the signatures with which its first layers met `emergency`.
+//! - Once an emergency promotion is overdue (unreviewed at its due time,
+//!   judged at [`Gate::now`]), every tag after it in the environment's
+//!   order that nothing rejected before is rejected with a
+//!   [`Problem::ReviewOverdue`] naming it and what it needs. The overdue
+//!   tag itself stays promoted: it is what the environment runs.
+//! - Judged without its repository, a tag of such an environment is
+//!   rejected like one under a transition rule.
+//!
 //! Judging makes no error value for a tag, good or bad: everything wrong
 //! with a tag is a [`Problem`] in the verdict. Only [`Gate::judge_all`]
 //! can fail, when a worker cannot open its repository handle, the tags
@@ -67,7 +86,7 @@ use crate::object::Tagger;
 use crate::problem::Problem;
 use crate::rule::{Authored, Eval, Facts, Qualifier, Rule, TransitionFacts};
 use crate::transition::{self, History, Key, Refusal};
-use crate::trust::Trust;
+use crate::trust::{Emergency, Trust};
 use crate::verify::{self, LayerCheck, Outcome};
 use git2::{Oid, Repository};
 use rayon::prelude::*;
@@ -134,6 +153,36 @@ pub struct LayerVerdict {
 pub enum Promoted {
     /// It meets the environment's rule (`require`).
     Require,
+    /// It fails `require` but meets the environment's `emergency` rule
+    /// ([`Verdict::emergency`]).
+    Emergency,
+}
+
+/// An emergency promotion: what its review needs, and by when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyVerdict {
+    /// The environment's `emergency` rule, which the tag meets.
+    pub rule: Rule,
+    /// The `review` rule and how the tag fares under it.
+    pub review: Rule,
+    pub review_evaluation: Eval,
+    /// When the tag met the emergency rule (seconds since the epoch): the
+    /// newest signature of the first layers that meet it.
+    pub since: i64,
+    /// When its review is due: `since` plus `review_within`.
+    pub due: i64,
+    /// It meets `review`.
+    pub reviewed: bool,
+    /// Not reviewed, and the due time has passed ([`Gate::now`]).
+    pub overdue: bool,
+}
+
+impl EmergencyVerdict {
+    /// What the review still needs ("1 more of humans other than alice"),
+    /// `None` once reviewed.
+    pub fn needs(&self) -> Option<String> {
+        self.review_evaluation.missing_explained()
+    }
 }
 
 /// A tag's base for an environment: the newest older promotion whose
@@ -200,6 +249,8 @@ pub struct Verdict {
     pub expires: Option<i64>,
     /// How the tag was promoted; `Some` exactly when it is satisfied.
     pub promoted: Option<Promoted>,
+    /// `Some` exactly when it was promoted as an emergency.
+    pub emergency: Option<EmergencyVerdict>,
     /// Its transition, for a rule with transition atoms, unless the tag
     /// was rejected before its history was read.
     pub transition: Option<Transition>,
@@ -262,7 +313,7 @@ impl Verdict {
     /// rejected: what is short. `None` when the tag is satisfied or
     /// rejected.
     pub fn shortfall(&self) -> Option<&Eval> {
-        (self.rejection.is_none() && !self.evaluation.holds).then_some(&self.evaluation)
+        (self.rejection.is_none() && !self.satisfied).then_some(&self.evaluation)
     }
 }
 
@@ -286,6 +337,8 @@ pub struct Gate<'t> {
     /// For a rule with transition atoms: judging the older tags stops with
     /// an error once this instant passes (`None`: it never does).
     pub deadline: Option<Instant>,
+    /// How the environment takes an emergency change, if it does.
+    pub emergency: Option<Emergency>,
 }
 
 /// A verdict before its rule is evaluated: what the chain and its
@@ -313,35 +366,52 @@ impl Signed {
 
     /// The distinct counted signers of `group`.
     fn counted_in(&self, group: &str) -> BTreeSet<String> {
-        self.counted()
-            .filter(|c| c.signer.in_group(group))
-            .map(|c| c.signer.name.clone())
-            .collect()
-    }
-
-    fn counted(&self) -> impl Iterator<Item = &Counted> {
-        self.layers
-            .iter()
-            .flat_map(|l| &l.signatures)
-            .filter_map(|s| match s {
-                Signature::Counts(c) => Some(c),
-                Signature::Fails(_) => None,
-            })
+        counted_in(&self.layers, group)
     }
 
     /// For each counted signer: what the layers it signed record.
     fn tested(&self) -> BTreeMap<String, BTreeSet<TestedFrom>> {
-        let mut out: BTreeMap<String, BTreeSet<TestedFrom>> = BTreeMap::new();
-        for l in &self.layers {
-            let Some(from) = &l.tested_from else { continue };
-            for s in &l.signatures {
-                if let Signature::Counts(c) = s {
-                    out.entry(c.signer.name.clone()).or_default().insert(*from);
-                }
+        tested_in(&self.layers)
+    }
+}
+
+/// The signatures of `layers` that count.
+fn counted(layers: &[LayerVerdict]) -> impl Iterator<Item = &Counted> {
+    layers
+        .iter()
+        .flat_map(|l| &l.signatures)
+        .filter_map(|s| match s {
+            Signature::Counts(c) => Some(c),
+            Signature::Fails(_) => None,
+        })
+}
+
+/// The distinct counted signers of `group` in `layers`.
+fn counted_in(layers: &[LayerVerdict], group: &str) -> BTreeSet<String> {
+    counted(layers)
+        .filter(|c| c.signer.in_group(group))
+        .map(|c| c.signer.name.clone())
+        .collect()
+}
+
+/// For each counted signer of `layers`: what the layers it signed record.
+fn tested_in(layers: &[LayerVerdict]) -> BTreeMap<String, BTreeSet<TestedFrom>> {
+    let mut out: BTreeMap<String, BTreeSet<TestedFrom>> = BTreeMap::new();
+    for l in layers {
+        let Some(from) = &l.tested_from else { continue };
+        for s in &l.signatures {
+            if let Signature::Counts(c) = s {
+                out.entry(c.signer.name.clone()).or_default().insert(*from);
             }
         }
-        out
     }
+    out
+}
+
+/// Seconds since the epoch, saturating.
+fn seconds(t: SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// How a verdict's transition came out.
@@ -399,7 +469,20 @@ impl<'t> Gate<'t> {
             }),
             tag_filter: None,
             deadline: None,
+            emergency: trust.emergency_for(environment).cloned(),
         }
+    }
+
+    /// Does judging a tag need the environment's other tags: a rule with
+    /// transition atoms, or an environment that takes emergencies?
+    pub fn needs_history(&self) -> bool {
+        self.rules().any(Rule::has_transitions) || self.emergency.is_some()
+    }
+
+    /// The rules a verdict evaluates: `require`, then `emergency` and
+    /// `review` when the environment takes emergencies.
+    fn rules(&self) -> impl Iterator<Item = &Rule> {
+        std::iter::once(&self.rule).chain(self.emergency.iter().flat_map(|e| [&e.rule, &e.review]))
     }
 
     /// This gate with only the tags matching `glob` as candidate
@@ -412,7 +495,7 @@ impl<'t> Gate<'t> {
     /// Judges the tag `name` of `repo`. For a rule with transition atoms
     /// the environment's older tags are judged too, for the base.
     pub fn judge(&self, repo: &Repository, name: &str) -> Verdict {
-        if !self.rule.has_transitions() {
+        if !self.needs_history() {
             return self.judge_chain(&chain::read(repo, name));
         }
         let chain = chain::read(repo, name);
@@ -431,7 +514,7 @@ impl<'t> Gate<'t> {
     /// would be (it stands for that tag in the fold): under a rule with
     /// transition atoms, with its base among `repo`'s older tags.
     pub fn judge_chain_in(&self, repo: &Repository, chain: &Chain) -> Verdict {
-        if !self.rule.has_transitions() {
+        if !self.needs_history() {
             return self.judge_chain(chain);
         }
         match self.fold(repo, &[Wanted::Chain(chain)]) {
@@ -477,10 +560,16 @@ impl<'t> Gate<'t> {
     /// repository, the chain is rejected.
     pub fn verdict(&self, chain: &Chain, checks: &[LayerCheck]) -> Verdict {
         let signed = self.signed(chain, checks);
-        let t = if !self.rule.has_transitions() {
+        let t = if !self.needs_history() {
             Concluding::Plain
         } else if signed.rejection.is_some() {
             Concluding::Rejected
+        } else if self.emergency.is_some() && !self.rule.has_transitions() {
+            Concluding::Refused(Problem::History(format!(
+                "{} takes emergency changes, whose reviews need the repository's older tags, \
+                 and {} was judged without them",
+                self.environment, chain.name
+            )))
         } else {
             Concluding::Refused(Problem::History(format!(
                 "\"{}\" speaks of transitions, which need the repository's tags and history, \
@@ -574,7 +663,18 @@ impl<'t> Gate<'t> {
             findings.push(f.clone());
             rejection = Some(f);
         }
-        let satisfied = rejection.is_none() && evaluation.holds;
+        let emergency = match &self.emergency {
+            Some(e) if rejection.is_none() && !evaluation.holds => {
+                self.emergency_verdict(&s.layers, facts.as_ref(), e)
+            }
+            _ => None,
+        };
+        let satisfied = rejection.is_none() && (evaluation.holds || emergency.is_some());
+        let promoted = match (satisfied, &emergency) {
+            (false, _) => None,
+            (true, None) => Some(Promoted::Require),
+            (true, Some(_)) => Some(Promoted::Emergency),
+        };
         Verdict {
             tag: s.tag,
             environment: self.environment.clone(),
@@ -588,9 +688,69 @@ impl<'t> Gate<'t> {
             evaluation,
             rejection,
             expires: s.expires,
-            promoted: satisfied.then_some(Promoted::Require),
+            promoted,
+            emergency,
             transition,
         }
+    }
+
+    /// The emergency verdict on a tag with `layers` that fails `require`:
+    /// `None` unless it meets `e`'s rule.
+    fn emergency_verdict(
+        &self,
+        layers: &[LayerVerdict],
+        facts: Option<&TransitionFacts>,
+        e: &Emergency,
+    ) -> Option<EmergencyVerdict> {
+        let holds = |layers: &[LayerVerdict], rule: &Rule| {
+            let counted = |group: &str| counted_in(layers, group);
+            let facts = facts.map(|f| TransitionFacts {
+                tested: tested_in(layers),
+                ..f.clone()
+            });
+            rule.eval(Facts {
+                counted: &counted,
+                transition: facts.as_ref(),
+            })
+        };
+        if !holds(layers, &e.rule).holds {
+            return None;
+        }
+        // When it met the rule: with the first layers that do.
+        let first = (1..=layers.len())
+            .filter_map(|k| layers.get(..k))
+            .find(|prefix| holds(prefix, &e.rule).holds)
+            .unwrap_or(layers);
+        let since = counted(first)
+            .map(|c| seconds(c.created))
+            .max()
+            .unwrap_or(0);
+        let within = i64::try_from(e.within.as_secs()).unwrap_or(i64::MAX);
+        let due = since.saturating_add(within);
+        let review_evaluation = holds(layers, &e.review);
+        let reviewed = review_evaluation.holds;
+        Some(EmergencyVerdict {
+            rule: e.rule.clone(),
+            review: e.review.clone(),
+            review_evaluation,
+            since,
+            due,
+            reviewed,
+            overdue: !reviewed && seconds(self.now) >= due,
+        })
+    }
+
+    /// Why every tag after `v`, an overdue emergency promotion, is refused.
+    fn overdue_sentence(&self, v: &Verdict, e: &EmergencyVerdict) -> String {
+        let env = &self.environment;
+        let tag = &v.tag;
+        let due = crate::render::line::date(e.due);
+        let needs = e.needs().unwrap_or_else(|| "more signatures".into());
+        format!(
+            "{tag} was promoted to {env} as an emergency and its review was due at {due}; \
+             nothing newer is promoted in {env} until {tag} meets \"{}\": it needs {needs} (co-sign {tag})",
+            e.review
+        )
     }
 
     /// One signature's outcome, its signer resolved in the trust root.
@@ -622,7 +782,7 @@ impl<'t> Gate<'t> {
     /// parallel; with them, one fold judges the environment's tags up to
     /// the newest named one, and every named tag gets its base.
     pub fn judge_all(&self, repo: &Repository, names: &[String]) -> Result<Vec<Verdict>> {
-        if self.rule.has_transitions() {
+        if self.needs_history() {
             let wanted: Vec<Wanted> = names.iter().map(|n| Wanted::Name(n)).collect();
             return self.fold(repo, &wanted);
         }
@@ -810,6 +970,8 @@ impl<'t> Gate<'t> {
         let wanted_names: HashSet<&str> = wanted.iter().map(Wanted::name).collect();
         let mut promotions: Vec<&Placed> = Vec::new();
         let mut verdicts: HashMap<String, Verdict> = HashMap::new();
+        // The first overdue emergency promotion: it blocks what follows.
+        let mut overdue: Option<String> = None;
         for p in &placed {
             let Some(s) = signed.remove(&p.name) else {
                 continue;
@@ -827,9 +989,15 @@ impl<'t> Gate<'t> {
                 ))),
             };
             self.out_of_time()?;
-            let v = self.conclude(s, t);
+            let mut v = self.conclude(s, t);
+            if let (Some(why), None) = (&overdue, &v.rejection) {
+                block(&mut v, why);
+            }
             if v.satisfied && is_candidate.contains(p.name.as_str()) {
                 promotions.push(p);
+                if let (None, Some(e)) = (&overdue, v.emergency.as_ref().filter(|e| e.overdue)) {
+                    overdue = Some(self.overdue_sentence(&v, e));
+                }
             }
             if wanted_names.contains(p.name.as_str()) {
                 verdicts.insert(p.name.clone(), v);
@@ -906,7 +1074,7 @@ impl<'t> Gate<'t> {
             since: None,
             range: None,
         };
-        if !self.rule.has(Qualifier::BesidesAuthor) {
+        if !self.rules().any(|r| r.has(Qualifier::BesidesAuthor)) {
             return Concluding::Known(transition, facts);
         }
         // The range only matters when the signatures alone could meet the
@@ -914,13 +1082,13 @@ impl<'t> Gate<'t> {
         // more than "of".
         facts.range = Some(Vec::new());
         let counted = |group: &str| s.counted_in(group);
-        let could = self
-            .rule
-            .eval(Facts {
+        let could = self.rules().any(|r| {
+            r.eval(Facts {
                 counted: &counted,
                 transition: Some(&facts),
             })
-            .holds;
+            .holds
+        });
         if !could {
             return Concluding::Known(transition, facts);
         }
@@ -969,6 +1137,20 @@ impl<'t> Gate<'t> {
         );
         Concluding::Known(transition, facts)
     }
+}
+
+/// Rejects `v`, which nothing rejected before, because an older emergency
+/// promotion's review is overdue.
+fn block(v: &mut Verdict, why: &str) {
+    let f = Finding {
+        layer: None,
+        problem: Problem::ReviewOverdue(why.to_string()),
+    };
+    v.findings.push(f.clone());
+    v.rejection = Some(f);
+    v.satisfied = false;
+    v.promoted = None;
+    v.emergency = None;
 }
 
 /// A tag a fold is asked about: by name, or as a chain already read.

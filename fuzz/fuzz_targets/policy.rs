@@ -104,9 +104,17 @@ fuzz_target!(|data: &[u8]| {
             for (env, _) in t.environments() {
                 let _ = t.rule_for(env);
                 let _ = t.since_for(env);
+                if let Some(e) = t.emergency_for(env) {
+                    assert!(e.within > std::time::Duration::ZERO);
+                    assert!(e.within <= trust::MAX_REVIEW_WITHIN);
+                }
             }
             let _ = t.signers_with_email("alice@example.org");
         }
     }
     let _ = trust::parse_policy(&text, "policy.toml");
+    // A duration that parses is one a policy can hold.
+    if let Some(d) = trust::duration(&text) {
+        assert!(d > std::time::Duration::ZERO && d <= trust::MAX_REVIEW_WITHIN);
+    }
 });

@@ -142,6 +142,25 @@ pub fn explain_styled(verdict: &Verdict, style: Style) -> String {
             style.red("no"),
             why.problem
         );
+    } else if let (Some(e), Some((word, review))) =
+        (&verdict.emergency, super::line::emergency(verdict))
+    {
+        let _ = writeln!(
+            out,
+            "emergency rule for {}: {}, met at {}",
+            verdict.environment,
+            e.rule,
+            super::line::date(e.since)
+        );
+        let _ = writeln!(
+            out,
+            "review for {}: {}, due at {}",
+            verdict.environment,
+            e.review,
+            super::line::date(e.due)
+        );
+        tree(verdict, &e.review_evaluation, 1, style, &mut out);
+        let _ = writeln!(out, "verdict: {} ({word}), {review}", style.green("yes"));
     } else if verdict.satisfied {
         let _ = writeln!(out, "verdict: {}", style.green("yes"));
     } else {

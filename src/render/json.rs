@@ -14,6 +14,16 @@
 //! `explain --json` prints the same report with one more field, `tree`: the
 //! rule as it was evaluated ([`RuleNode`]).
 //!
+//! An emergency promotion (DESIGN §6) has two more fields, last:
+//!
+//! ```json
+//! {"emergency": true,
+//!  "review": {"emergency_rule": "1 of humans", "rule": "2 of humans",
+//!             "reviewed": false, "overdue": false,
+//!             "since": "2026-12-02T10:00:00Z", "due": "2026-12-05T10:00:00Z",
+//!             "needs": "1 more of humans other than alice"}}
+//! ```
+//!
 //! Under a rule with transition atoms (DESIGN §6) the report has four more
 //! fields after `missing`, and each signer its `tested_from`; a report
 //! under any other rule has none of them, as before:
@@ -160,6 +170,28 @@ pub struct Report {
     /// Under a rule with transition atoms: one entry per `tested` atom.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tested: Option<Vec<TestedEntry>>,
+    /// `true` for an emergency promotion; absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub emergency: bool,
+    /// For an emergency promotion: its review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewEntry>,
+}
+
+/// The review of an emergency promotion.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReviewEntry {
+    /// The `emergency` rule the tag meets.
+    pub emergency_rule: String,
+    /// The `review` rule.
+    pub rule: String,
+    pub reviewed: bool,
+    pub overdue: bool,
+    /// When the tag met the emergency rule, and when its review is due.
+    pub since: String,
+    pub due: String,
+    /// What the review still needs; null once reviewed.
+    pub needs: Option<String>,
 }
 
 impl Report {
@@ -268,6 +300,16 @@ impl Report {
                             .collect(),
                     })
                     .collect()
+            }),
+            emergency: verdict.emergency.is_some(),
+            review: verdict.emergency.as_ref().map(|e| ReviewEntry {
+                emergency_rule: e.rule.to_string(),
+                rule: e.review.to_string(),
+                reviewed: e.reviewed,
+                overdue: e.overdue,
+                since: super::line::date(e.since),
+                due: super::line::date(e.due),
+                needs: e.needs(),
             }),
         }
     }
@@ -407,6 +449,7 @@ mod tests {
             satisfied: false,
             expires: None,
             promoted: None,
+            emergency: None,
             transition: None,
         }
     }

@@ -67,15 +67,58 @@ pub fn line_for(verdict: &Verdict, whom: &str) -> String {
             let extra = not_counted(verdict)
                 .map(|n| format!("; {n}"))
                 .unwrap_or_default();
-            format!("{tag}: yes for {whom} ({names}){moved}{extra}")
+            match emergency(verdict) {
+                Some((word, review)) => {
+                    format!("{tag}: yes ({word}) for {whom} ({names}); {review}{moved}{extra}")
+                }
+                None => format!("{tag}: yes for {whom} ({names}){moved}{extra}"),
+            }
         }
     }
+}
+
+/// For an emergency promotion: "emergency" or "emergency, reviewed", and
+/// its review in words: "review needs 1 more of humans other than alice
+/// by 2026-12-05T10:00:00Z", "review overdue since ...: needs ...",
+/// "reviewed: meets 2 of humans".
+pub fn emergency(verdict: &Verdict) -> Option<(&'static str, String)> {
+    let e = verdict.emergency.as_ref()?;
+    let due = date(e.due);
+    let needs = e.needs().unwrap_or_else(|| "more signatures".into());
+    Some(if e.reviewed {
+        (
+            "emergency, reviewed",
+            format!("reviewed: meets {}", e.review),
+        )
+    } else if e.overdue {
+        (
+            "emergency",
+            format!("review overdue since {due}: needs {needs}"),
+        )
+    } else {
+        ("emergency", format!("review needs {needs} by {due}"))
+    })
+}
+
+/// Seconds since the epoch as RFC 3339 (UTC).
+pub fn date(seconds: i64) -> String {
+    crate::date::rfc3339(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(0)),
+    )
 }
 
 /// The tag's transition in words, when the verdict has one: "base v1.0
 /// (3c4d5e6f7a8b), 3 commits", "no base, 12 commits since v0.9
 /// (1a2b3c4d5e6f)", "no base, 57 commits", "no base".
 pub fn transition(verdict: &Verdict) -> Option<String> {
+    let speaks = verdict.rule.has_transitions()
+        || verdict
+            .emergency
+            .as_ref()
+            .is_some_and(|e| e.rule.has_transitions() || e.review.has_transitions());
+    if !speaks {
+        return None;
+    }
     let t = verdict.transition.as_ref()?;
     let commits = |n: usize| format!("{n} commit{}", if n == 1 { "" } else { "s" });
     let mut out = match &t.base {

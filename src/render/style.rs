@@ -148,6 +148,7 @@ mod tests {
             satisfied: false,
             expires: None,
             promoted: None,
+            emergency: None,
             transition: None,
         };
         assert_eq!(
