@@ -6,6 +6,11 @@
 #   bench/check.sh [N]        N defaults to 10000
 #   SIGTAG_BENCH_BIN=DIR bench/check.sh [N]   the binaries in DIR (check,
 #                             many_tags) instead of a fresh release build
+#   SIGTAG_BENCH_RULE=RULE bench/check.sh [N]  the source's require instead
+#                             of "2 of humans and 1 of pipelines", e.g. a rule
+#                             with a transition atom ("2 of humans and 1 of
+#                             humans besides author and 1 of pipelines": alice
+#                             authored every commit, bob counts besides her)
 #
 # The tags are written by examples/many_tags.rs with sigtag's own signing
 # code (exactly what `git tag -s` then `git tag -s -f NAME NAME` twice would
@@ -22,6 +27,7 @@
 set -euo pipefail
 
 N="${1:-10000}"
+RULE="${SIGTAG_BENCH_RULE:-2 of humans and 1 of pipelines}"
 case "$N" in
   '' | *[!0-9]* | 0) echo "usage: bench/check.sh [N]  (N a positive number of tags)" >&2; exit 2 ;;
 esac
@@ -110,17 +116,17 @@ done
 
 # --- the requests -------------------------------------------------------------
 request() { # URI [TAG COMMIT]
-  python3 - "$W" "$@" <<'PY'
+  python3 - "$W" "$RULE" "$@" <<'PY'
 import json, sys
-w, uri = sys.argv[1], sys.argv[2]
+w, rule, uri = sys.argv[1], sys.argv[2], sys.argv[3]
 pub = lambda who: open(f"{w}/{who}.pub").read()
 req = {"source": {
     "uri": uri,
     "signers": {who: pub(who) for who in ("alice", "bob", "staging")},
     "groups": {"humans": ["alice", "bob"], "pipelines": ["staging"]},
-    "require": "2 of humans and 1 of pipelines"}}
-if len(sys.argv) > 3:
-    req["version"] = {"tag": sys.argv[3], "commit": sys.argv[4]}
+    "require": rule}}
+if len(sys.argv) > 4:
+    req["version"] = {"tag": sys.argv[4], "commit": sys.argv[5]}
 print(json.dumps(req))
 PY
 }
@@ -167,6 +173,6 @@ bench() { # NAME URI
   echo "check over $name: first check cold $cold s, warm $warm s; from the oldest version (all $N verified) cold $all s, warm $again s"
 }
 
-echo "check on $N tags x 3 layers, $(nproc) cores, best of 3:"
+echo "check on $N tags x 3 layers, $(nproc) cores, best of 3, require \"$RULE\":"
 bench file:// "file://$R"
 bench git:// "git://127.0.0.1:$PORT/repo.git"
