@@ -795,6 +795,65 @@ fn the_resource_judges_each_tag_with_its_base() {
 }
 
 #[test]
+fn repeated_checks_reuse_the_fold_until_a_ref_changes() {
+    let w = resource_support::World::new();
+    let (a, b, s) = (w.key("alice"), w.key("bob"), w.key("staging"));
+    let t = resource_support::now() - 1000;
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], t);
+    server_layer(&w, &s, "v1", "Sigtag-Tested-From: none", t);
+    let c2 = w.release("v2", "app", "2\n", "two", &[&a, &b], t + 100);
+    server_layer(&w, &s, "v2", &format!("Sigtag-Tested-From: {c1}"), t + 100);
+    w.release("v3", "app", "3\n", "three", &[&a, &b], t + 200);
+    server_layer(&w, &s, "v3", &format!("Sigtag-Tested-From: {c1}"), t + 200);
+    let source = w.standard_source(&w.file_uri(), "2 of humans and 1 of pipelines tested");
+    let skipping = format!(
+        "skipping v3: does not meet \"2 of humans and 1 of pipelines tested\": needs 1 of pipelines tested from v2 ({})\n",
+        &c2[..12]
+    );
+
+    let first = w.check(&source, Some(("v1", &c1)));
+    assert!(
+        first.stderr.contains(": 3 verified now, 0 from the cache;"),
+        "{}",
+        first.stderr
+    );
+    // Nothing moved: the same answer, the same reasons, nothing verified.
+    let again = w.check(&source, Some(("v1", &c1)));
+    assert_eq!(again.versions(), first.versions(), "{}", again.stderr);
+    assert!(
+        again.stderr.contains(": 0 verified now, 3 from the cache;"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains(&skipping), "{}", again.stderr);
+
+    // staging tests v2 -> v3: v3's ref moves, and the fold runs again.
+    server_layer(
+        &w,
+        &s,
+        "v3",
+        &format!("Sigtag-Tested-From: {c2}"),
+        resource_support::now(),
+    );
+    let moved = w.check(&source, Some(("v2", &c2)));
+    assert!(
+        moved.stderr.contains(": 3 verified now, 0 from the cache;"),
+        "{}",
+        moved.stderr
+    );
+    let tags: Vec<String> = moved.versions().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(tags, ["v2", "v3"], "{}", moved.stderr);
+    // A change of rule is a change of trust digest: no answer is reused.
+    let other = w.standard_source(&w.file_uri(), "2 of humans and 1 of humans besides author");
+    let run = w.check(&other, Some(("v2", &c2)));
+    assert!(
+        run.stderr.contains(" verified now, 0 from the cache;"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_writer_finds_the_base_under_any_rule() {
     let ctx = Ctx::new();
     let t = team(&ctx, "[environments.staging]\nrequire = \"2 of humans\"\n");

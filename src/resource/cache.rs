@@ -6,6 +6,7 @@
 //! sigtag-resource/<sha256(uri)>/verdicts-<digest>  positive verdicts for one trust configuration
 //! sigtag-resource/<sha256(uri)>/returned-<digest>  the versions check returned, and where they stood
 //! sigtag-resource/<sha256(uri)>/seen-<digest>      the (tag, outer object) pairs the last check saw
+//! sigtag-resource/<sha256(uri)>/fold-<digest>      the last fold's answers, for the refs it judged
 //! ```
 //!
 //! A verdict is kept only when the tag satisfied the rule. It is keyed by
@@ -26,6 +27,17 @@
 //! never from one that is rejected now, whose inner layer anyone who can
 //! push could have written with any date. It keeps the newest
 //! [`MAX_RETURNED`] versions.
+//!
+//! Under a rule with transition atoms, or in an environment that takes
+//! emergencies, a verdict rests on the other tags too, so no verdict of
+//! the table above is used; instead the fold's answer on every tag is
+//! kept ([`Fold`]) with a key that fixes everything it read: the sha256 of
+//! every ref of the clone and its target (tags fix their chains and
+//! commits, commits fix their history). It is used only while the clone's
+//! refs hash to the same key, and no longer than its `until`: the
+//! earliest time a verdict of it could change with the clock alone (a
+//! counting signature expiring, an emergency's review falling due), and
+//! at most an hour after it was made.
 //!
 //! Each table is one file written atomically; an old or damaged file counts
 //! as empty.
@@ -110,6 +122,55 @@ pub use crate::limits::MAX_RETURNED;
 const VERDICTS_HEADER: &str = "# sigtag verdicts 2";
 const RETURNED_HEADER: &str = "# sigtag returned 1";
 const SEEN_HEADER: &str = "# sigtag seen 1";
+const FOLD_HEADER: &str = "# sigtag fold 1";
+
+/// The fold's answer on every tag, for the refs it judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    /// What the answers were made from ([`Fold`] in the module docs).
+    pub key: String,
+    /// Seconds since the epoch from which the answers no longer hold.
+    pub until: i64,
+    /// Tag name -> its answer.
+    pub answers: HashMap<String, Answer>,
+}
+
+/// The fold's answer on one tag.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Answer {
+    Satisfies,
+    NotChain,
+    /// Refused, with the reason for the log.
+    Refused(String),
+}
+
+fn parse_fold(text: &str) -> Option<Fold> {
+    let mut lines = text.lines();
+    if lines.next()? != FOLD_HEADER {
+        return None;
+    }
+    let key = lines.next()?.strip_prefix("key\t")?.to_string();
+    let until = lines.next()?.strip_prefix("until\t")?.parse().ok()?;
+    let mut answers = HashMap::new();
+    for line in lines {
+        let mut f = line.splitn(3, '\t');
+        let (name, kind, reason) = (f.next()?, f.next()?, f.next());
+        let answer = match (kind, reason) {
+            ("yes", None) => Answer::Satisfies,
+            ("not-chain", None) => Answer::NotChain,
+            ("no", Some(r)) if !r.is_empty() => Answer::Refused(r.to_string()),
+            _ => return None,
+        };
+        if name.is_empty() || answers.insert(name.to_string(), answer).is_some() {
+            return None;
+        }
+    }
+    Some(Fold {
+        key,
+        until,
+        answers,
+    })
+}
 
 /// The tab-separated fields of each line of `text`, which must all have
 /// `fields` of them, after the `header` line when there is one; `None` when
@@ -369,10 +430,12 @@ impl Cache {
         for entry in entries.flatten() {
             let file = entry.file_name();
             let file = file.to_string_lossy();
-            let other = ["verdicts-", "returned-", "seen-"].iter().any(|p| {
-                file.strip_prefix(p)
-                    .is_some_and(|rest| rest != digest && !rest.is_empty())
-            });
+            let other = ["verdicts-", "returned-", "seen-", "fold-"]
+                .iter()
+                .any(|p| {
+                    file.strip_prefix(p)
+                        .is_some_and(|rest| rest != digest && !rest.is_empty())
+                });
             if other {
                 let _ = fs::remove_file(entry.path());
             }
@@ -446,6 +509,34 @@ impl Cache {
         self.save(&format!("seen-{digest}"), &text)
     }
 
+    /// The last fold's answers under this digest, if they are for refs
+    /// hashing to `key` and still hold at `now`.
+    pub fn fold(&self, digest: &str, key: &str, now: i64) -> Option<Fold> {
+        self.read(&format!("fold-{digest}"))
+            .and_then(|t| parse_fold(&t))
+            .filter(|f| f.key == key && now < f.until)
+    }
+
+    /// Replaces the fold's answers under this digest.
+    pub fn save_fold(&self, digest: &str, fold: &Fold) -> Result<()> {
+        let mut text = format!("{FOLD_HEADER}\nkey\t{}\nuntil\t{}\n", fold.key, fold.until);
+        let mut rows: Vec<(&String, &Answer)> = fold.answers.iter().collect();
+        rows.sort();
+        for (name, answer) in rows {
+            // Reasons are one line; a tab or a newline in one would break
+            // the table, so they become spaces.
+            let row = match answer {
+                Answer::Satisfies => "yes".to_string(),
+                Answer::NotChain => "not-chain".to_string(),
+                Answer::Refused(r) => format!("no\t{}", r.replace(['\t', '\n', '\r'], " ")),
+            };
+            text.push_str(&format!("{name}\t{row}\n"));
+        }
+        self.save(&format!("fold-{digest}"), &text)?;
+        self.drop_other_digests(digest);
+        Ok(())
+    }
+
     fn read(&self, name: &str) -> Option<String> {
         fs::read_to_string(self.dir.join(name)).ok()
     }
@@ -491,6 +582,47 @@ mod tests {
                 created: 1_700_000_000,
             },
             expires,
+        }
+    }
+
+    #[test]
+    fn a_fold_is_used_for_its_refs_and_until_its_time_only() {
+        let (_d, cache) = cache();
+        let fold = Fold {
+            key: "k1".into(),
+            until: 2_000,
+            answers: [
+                ("v1".to_string(), Answer::Satisfies),
+                ("v2".to_string(), Answer::NotChain),
+                (
+                    "v3".to_string(),
+                    Answer::Refused("needs\t1 of\nhumans".into()),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        cache.save_fold("d", &fold).unwrap();
+        let read = cache.fold("d", "k1", 1_999).unwrap();
+        assert_eq!(
+            read.answers.get("v3"),
+            Some(&Answer::Refused("needs 1 of humans".into()))
+        );
+        assert_eq!(read.answers.len(), 3);
+        assert_eq!(cache.fold("d", "k1", 2_000), None, "its time has come");
+        assert_eq!(cache.fold("d", "k2", 1_000), None, "other refs");
+        assert_eq!(cache.fold("e", "k1", 1_000), None, "another digest");
+        // Damaged: counts as absent.
+        for bad in [
+            "",
+            "# sigtag fold 0\nkey\tk1\nuntil\t2000\n",
+            "# sigtag fold 1\nkey\tk1\nuntil\tsoon\n",
+            "# sigtag fold 1\nkey\tk1\nuntil\t2000\nv1\tmaybe\n",
+            "# sigtag fold 1\nkey\tk1\nuntil\t2000\nv1\tno\n",
+            "# sigtag fold 1\nkey\tk1\nuntil\t2000\nv1\tyes\nv1\tyes\n",
+        ] {
+            fs::write(cache.dir.join("fold-d"), bad).unwrap();
+            assert_eq!(cache.fold("d", "k1", 1_000), None, "{bad:?}");
         }
     }
 

@@ -49,7 +49,7 @@
 //! is cached and the check fails with one sentence; the next check goes on
 //! from there.
 
-use super::cache::{Cache, Chained, Seen, Verdict};
+use super::cache::{Answer, Cache, Chained, Fold, Seen, Verdict};
 use super::request::{Request, Source, Version};
 use super::select::{
     capped, date, not_chains_line, select, summary, waiting_line, Given, Status, Step, Tag,
@@ -187,7 +187,8 @@ fn answer(
     let mut known = cache.verdicts(&source.digest, now);
     // Under a rule with transition atoms a verdict rests on the older
     // tags' (its base), so no verdict is taken from the cache.
-    let transitions = source.rule.has_transitions();
+    let transitions =
+        Gate::new(&source.trust, &source.environment, source.rule.clone()).needs_history();
     if transitions {
         known.live.clear();
     }
@@ -252,8 +253,12 @@ fn answer(
     let judge = Judge::new(source, repo.path(), deadline);
     let mut batch = rayon::current_num_threads().max(1) * 2;
     let mut verified = 0usize;
+    let mut folded = 0usize;
     if transitions {
-        verified += judge_in_order(source, repo, &candidates, &mut tags, deadline)?;
+        let (judged, cached) =
+            judge_in_order(source, cache, repo, &candidates, &mut tags, deadline)?;
+        verified += judged;
+        folded += cached;
     }
     let mut pending = 0usize;
     // Tags that needed a signature check and did not get one in time.
@@ -357,7 +362,7 @@ fn answer(
     if let Some(line) = waiting_line(&tags, &chosen) {
         log(&line);
     }
-    let cached = candidates.iter().filter(|c| c.verdict.is_some()).count();
+    let cached = folded + candidates.iter().filter(|c| c.verdict.is_some()).count();
     log(&summary(
         candidates.len(),
         verified,
@@ -371,17 +376,46 @@ fn answer(
 
 // ------------------------------------------------------------ verifying
 
-/// Under a rule with transition atoms: every tag judged in one fold,
-/// oldest first, each with its base among the older ones that satisfy
-/// ([`Gate::judge_all`]); sets the status of every tag that is not known
-/// to be no sigtag chain and returns how many were judged.
+/// Under a rule with transition atoms, or in an environment that takes
+/// emergencies: every tag judged in one fold, oldest first, each with its
+/// base among the older ones that satisfy ([`Gate::judge_all`]), or the
+/// last fold's answers when the clone's refs are the ones it judged and
+/// they still hold ([`Cache::fold`]). Sets the status of every tag that is
+/// not known to be no sigtag chain; returns how many were judged now and
+/// how many answers came from the cache.
 fn judge_in_order(
     source: &Source,
+    cache: &Cache,
     repo: &Repository,
     candidates: &[Candidate],
     tags: &mut [Tag],
     deadline: &Deadline,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
+    let now = unix_now();
+    let key = refs_key(repo, source)?;
+    if let Some(fold) = cache.fold(&source.digest, &key, now) {
+        let mut cached = 0;
+        let mut all = true;
+        for t in tags.iter_mut() {
+            if t.status == Status::NotChain {
+                continue;
+            }
+            match fold.answers.get(&t.name) {
+                Some(a) => {
+                    cached += 1;
+                    t.status = match a {
+                        Answer::Satisfies => Status::Satisfies,
+                        Answer::NotChain => Status::NotChain,
+                        Answer::Refused(r) => Status::Refused(r.clone()),
+                    };
+                }
+                None => all = false,
+            }
+        }
+        if all {
+            return Ok((0, cached));
+        }
+    }
     let names: Vec<String> = candidates.iter().map(|c| c.name.clone()).collect();
     let mut gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
         .filtered(source.tag_filter.as_deref());
@@ -394,20 +428,91 @@ fn judge_in_order(
         }
     })?;
     let mut judged = 0;
+    let mut answers = HashMap::new();
     for (t, v) in tags.iter_mut().zip(&verdicts) {
         if t.status == Status::NotChain {
             continue;
         }
         judged += 1;
-        t.status = if v.satisfied {
-            Status::Satisfies
+        let answer = if v.satisfied {
+            Answer::Satisfies
         } else if v.not_a_chain() {
-            Status::NotChain
+            Answer::NotChain
         } else {
-            Status::Refused(refused_reason(v))
+            Answer::Refused(refused_reason(v))
         };
+        t.status = match &answer {
+            Answer::Satisfies => Status::Satisfies,
+            Answer::NotChain => Status::NotChain,
+            Answer::Refused(r) => Status::Refused(r.clone()),
+        };
+        answers.insert(t.name.clone(), answer);
     }
-    Ok(judged)
+    let fold = Fold {
+        key,
+        until: fold_until(&verdicts, now),
+        answers,
+    };
+    if let Err(e) = cache.save_fold(&source.digest, &fold) {
+        log(&format!("could not save the fold's answers: {e}"));
+    }
+    Ok((judged, 0))
+}
+
+/// The longest a fold's answers are kept, in seconds.
+const FOLD_LIFETIME: i64 = 3_600;
+
+/// Until when `verdicts`, made at `now`, hold with the clock alone: the
+/// earliest expiry of a satisfied tag's counting signatures, and the
+/// earliest due time of an emergency's review that is neither made nor
+/// overdue; at most [`FOLD_LIFETIME`] from now.
+fn fold_until(verdicts: &[crate::verdict::Verdict], now: i64) -> i64 {
+    verdicts
+        .iter()
+        .flat_map(|v| {
+            let expires = v.expires.filter(|_| v.satisfied);
+            let due = v
+                .emergency
+                .as_ref()
+                .filter(|e| !e.reviewed && !e.overdue)
+                .map(|e| e.due);
+            expires.into_iter().chain(due)
+        })
+        .fold(now.saturating_add(FOLD_LIFETIME), i64::min)
+}
+
+/// What a fold read, fixed: the sha256 of the source's tag filter and
+/// of every ref of the clone with its target, sorted.
+fn refs_key(repo: &Repository, source: &Source) -> Result<String> {
+    let unlisted = |e: git2::Error| {
+        Error::io(format!(
+            "cannot list the clone's refs: {}",
+            crate::error::clean(e.message())
+        ))
+    };
+    let mut refs: Vec<String> = repo
+        .references()
+        .map_err(unlisted)?
+        .map(|r| {
+            let r = r.map_err(unlisted)?;
+            let target = match (r.target(), r.symbolic_target_bytes()) {
+                (Some(oid), _) => oid.to_string(),
+                (None, Some(to)) => format!("-> {}", String::from_utf8_lossy(to)),
+                (None, None) => "-".to_string(),
+            };
+            Ok(format!(
+                "{}\t{target}",
+                String::from_utf8_lossy(r.name_bytes())
+            ))
+        })
+        .collect::<Result<_>>()?;
+    refs.sort();
+    let mut text = format!("filter\t{}\n", source.tag_filter.as_deref().unwrap_or("-"));
+    for r in refs {
+        text.push_str(&r);
+        text.push('\n');
+    }
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 /// What verifying one chain found.

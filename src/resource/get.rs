@@ -108,9 +108,12 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
         ))
     })?;
 
-    // A rule with transition atoms judges the tag with its base, among
+    // A rule with transition atoms judges the tag with its base, and an
+    // environment that takes emergencies with its older emergencies, among
     // every tag of the remote.
-    let refspec = if source.rule.has_transitions() {
+    let gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
+        .filtered(source.tag_filter.as_deref());
+    let refspec = if gate.needs_history() {
         "+refs/tags/*:refs/tags/*".to_string()
     } else {
         format!("+refs/tags/{tag}:refs/tags/{tag}")
@@ -125,8 +128,6 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     .map_err(|e| super::remote_hint(source, e))?;
 
     // Verify exactly what was fetched, with the library's own steps.
-    let gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
-        .filtered(source.tag_filter.as_deref());
     let verdict = gate.judge(&repo, tag);
     if !verdict.satisfied {
         return Err(Error::refused(format!(
