@@ -262,7 +262,7 @@ fn prod_takes_only_the_transition_staging_tested() {
             "   $ sigtag explain v1.7.0 --env prod      (excerpt)",
             "       - 1 of pipelines tested: 0 counted",
             "           a layer must record Sigtag-Tested-From: <commit> (prod's base is v1.5.0 (<id>))",
-            "           - staging tested v1.6.0 → v1.7.0 (from <id>); prod's base is v1.5.0 (<id>): \
+            "           - staging tested v1.6.0 -> v1.7.0 (from <id>); prod's base is v1.5.0 (<id>): \
              stage prod's version v1.5.0 then v1.7.0 again",
             "   $ sigtag cosign v1.6.0 --key carol.key",
             "   v1.6.0: yes for prod (alice, bob, carol, staging); base v1.5.0 (<id>), 1 commit",

@@ -236,7 +236,7 @@ fn free_text_cannot_fake_the_trailer() {
 }
 
 #[test]
-fn sign_records_it_on_a_first_layer_and_a_second_cosign_adds_nothing() {
+fn sign_records_it_on_a_first_layer_and_a_key_signs_once_per_transition() {
     let t = Cli::new();
     let alice = t.key_file(&t.w.key("alice"));
     let run = t.run("sign", "v2", &alice, &["--tested-from", "v0"]);
@@ -254,23 +254,48 @@ fn sign_records_it_on_a_first_layer_and_a_second_cosign_adds_nothing() {
     assert_eq!(tags, "v0\nv1\nv2", "no v3");
 
     // bob co-signs v2 recording none, then again: a key signs a chain
-    // once, and the second time says that nothing was recorded.
+    // once per transition, so the same one adds nothing.
     let bob = t.w.key("bob");
     let run = t.cosign("v2", &bob, &["--tested-from", "none"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let outer = t.w.tag_object("v2");
-    let run = t.cosign("v2", &bob, &["--tested-from", "v0"]);
+    let run = t.cosign("v2", &bob, &["--tested-from", "none"]);
     assert_eq!(
         (run.code, run.stderr),
         (
             0,
             format!(
-                "v2: this key already signed layer 2 over commit {}; nothing to do (a key signs a chain once, so --tested-from added nothing)\n",
+                "v2: this key already signed layer 2 over commit {}, recording Sigtag-Tested-From: none; nothing to do\n",
                 t.c1
             )
         )
     );
     assert_eq!(t.w.tag_object("v2"), outer);
+    // Tested again from v0 (the version another environment runs): a
+    // layer of its own, which then is not added twice either.
+    let run = t.cosign("v2", &bob, &["--tested-from", "v0"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        layer_message(&t.w, "v2").lines().last(),
+        Some(format!("Sigtag-Tested-From: {}", t.c0).as_str())
+    );
+    let outer = t.w.tag_object("v2");
+    let run = t.cosign("v2", &bob, &["--tested-from", "v0"]);
+    assert!(
+        run.stderr
+            .starts_with("v2: this key already signed layer 3 over commit "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.w.tag_object("v2"), outer);
+    // Without --tested-from, the first layer bob signed answers.
+    let run = t.cosign("v2", &bob, &[]);
+    assert!(
+        run.stderr
+            .starts_with("v2: this key already signed layer 2 over commit "),
+        "{}",
+        run.stderr
+    );
 }
 
 // ------------------------------------------------------------ out

@@ -466,7 +466,7 @@ fn tested_counts_a_layer_recording_the_base() {
     );
     let (_, text) = explain(&ctx, "prod", "v1.2");
     let want = format!(
-        "staging tested v1.0 → v1.2 (from {}); prod's base is v1.1 ({}): stage prod's version v1.1 then v1.2 again",
+        "staging tested v1.0 -> v1.2 (from {}); prod's base is v1.1 ({}): stage prod's version v1.1 then v1.2 again",
         short(&c10),
         short(&c11)
     );
@@ -792,6 +792,34 @@ fn the_resource_judges_each_tag_with_its_base() {
         "tag v3 is not a valid version any more",
         "needs 1 of pipelines tested from v2",
     ]);
+}
+
+#[test]
+fn explain_does_not_tick_authors_it_did_not_check() {
+    let ctx = Ctx::new();
+    let t = team(
+        &ctx,
+        "[environments.prod]\nrequire = \"1 of humans besides author and 1 of pipelines\"\n",
+    );
+    commit_by(&ctx, "Alice Example <alice@example.org>", "a.txt");
+    ctx.chain("v1", &[&t.alice, &t.bob]);
+    let (code, text) = explain(&ctx, "prod", "v1");
+    assert_eq!(code, 1);
+    for line in [
+        "  range: not read, since the signatures alone do not meet the rule\n",
+        "    ~ 1 of humans besides author: 2 counted (alice, bob); its commits not checked (range not read)\n",
+        "    - 1 of pipelines: 0 counted\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    // Once the signatures could meet it, the range is read and judged.
+    ctx.cosign(&t.staging, "v1", &Sig::default());
+    let (code, text) = explain(&ctx, "prod", "v1");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("    + 1 of humans besides author: 2 counted (alice, bob)\n"),
+        "{text}"
+    );
 }
 
 #[test]

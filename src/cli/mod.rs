@@ -529,11 +529,11 @@ fn finish_signing(
     let layer = match &signed {
         Signed::AlreadySigned { layer } => {
             let note = match tested_from {
-                Some(_) => " (a key signs a chain once, so --tested-from added nothing)",
-                None => "",
+                Some(t) => format!(", recording {}", t.trailer()),
+                None => String::new(),
             };
             eprintln!(
-                "{name}: this key already signed layer {layer} over commit {commit}; nothing to do{note}"
+                "{name}: this key already signed layer {layer} over commit {commit}{note}; nothing to do"
             );
             return Ok(0);
         }

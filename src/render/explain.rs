@@ -196,7 +196,7 @@ fn tested_words(from: &TestedFrom, findings: Option<&TestedFindings>) -> String 
 
 fn tree(verdict: &Verdict, eval: &Eval, depth: usize, style: Style, out: &mut String) {
     let pad = "  ".repeat(depth);
-    let mark = style.mark(eval.holds);
+    let mut mark = style.mark(eval.holds);
     match &eval.node {
         Node::Atom {
             n,
@@ -205,9 +205,19 @@ fn tree(verdict: &Verdict, eval: &Eval, depth: usize, style: Style, out: &mut St
         } => {
             let names: Vec<&str> = eval.have.iter().map(String::as_str).collect();
             let short = eval.authors.as_ref().filter(|a| a.falling_short > 0);
+            // A besides-author atom over a range that was not read (the
+            // rule fails anyway) is not shown as met.
+            let unread = *qualifier == Qualifier::BesidesAuthor
+                && verdict
+                    .transition
+                    .as_ref()
+                    .is_some_and(|t| t.range.is_none());
+            if unread && eval.holds {
+                mark = style.neutral();
+            }
             let _ = writeln!(
                 out,
-                "{pad}{mark} {n} of {group}{}: {} counted{}{}",
+                "{pad}{mark} {n} of {group}{}: {} counted{}{}{}",
                 qualifier.words(),
                 names.len(),
                 if names.is_empty() {
@@ -224,6 +234,11 @@ fn tree(verdict: &Verdict, eval: &Eval, depth: usize, style: Style, out: &mut St
                         if a.falling_short == 1 { "s" } else { "" }
                     ),
                     None => String::new(),
+                },
+                if unread && eval.holds {
+                    "; its commits not checked (range not read)"
+                } else {
+                    ""
                 }
             );
             for c in short.iter().flat_map(|a| &a.short) {
@@ -276,11 +291,13 @@ fn tree(verdict: &Verdict, eval: &Eval, depth: usize, style: Style, out: &mut St
 
 /// What a `tested` atom expected, and for each counted signer of its
 /// group that tested something else, what, and how to recover:
-/// "staging tested v1.1 → v1.2 (from 1a2b…); prod's base is v1.0 (3c4d…):
+/// "staging tested v1.1 -> v1.2 (from 1a2b…); prod's base is v1.0 (3c4d…):
 /// stage prod's version v1.0 then v1.2 again".
 fn tested_lines(verdict: &Verdict, t: &TestedFindings, pad: &str, style: Style, out: &mut String) {
     let env = &verdict.environment;
     let tag = &verdict.tag;
+    // Plain output stays ASCII.
+    let arrow = if style.marks { "→" } else { "->" };
     let base = match &t.base {
         Some((b, c)) => format!("{env}'s base is {b} ({})", short_id(&c.to_string())),
         None => format!("{env} has no base for {tag}"),
@@ -309,8 +326,10 @@ fn tested_lines(verdict: &Verdict, t: &TestedFindings, pad: &str, style: Style, 
                 .map(|f| match f {
                     TestedFrom::Nothing => format!("{tag} as a first version (from none)"),
                     TestedFrom::Commit(c) => match t.tags.get(c) {
-                        Some(name) => format!("{name} → {tag} (from {})", short_id(&c.to_string())),
-                        None => format!("{} → {tag}", short_id(&c.to_string())),
+                        Some(name) => {
+                            format!("{name} {arrow} {tag} (from {})", short_id(&c.to_string()))
+                        }
+                        None => format!("{} {arrow} {tag}", short_id(&c.to_string())),
                     },
                 })
                 .collect();

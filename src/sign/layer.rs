@@ -148,10 +148,27 @@ pub fn sign(
 /// The first layer of the chain this key has already signed, if any.
 /// Checked with the key itself, so no trust root is needed.
 pub fn already_signed(chain: &Chain, key: &SigningKey) -> Option<usize> {
+    already_signed_for(chain, key, None)
+}
+
+/// Whether this key already made the layer `opts` would add: the first
+/// layer it signed, or with a [`TestedFrom`](crate::message::TestedFrom)
+/// to record, the first it signed that records the same one. A key signs
+/// a chain once per transition: a pipeline that tested the tag again from
+/// another version (the one the next environment runs) records that too.
+pub fn already_signed_for(
+    chain: &Chain,
+    key: &SigningKey,
+    tested_from: Option<&crate::message::TestedFrom>,
+) -> Option<usize> {
     chain
         .layers
         .iter()
-        .find(|layer| key.has_signed(layer))
+        .filter(|layer| key.has_signed(layer))
+        .find(|layer| {
+            tested_from
+                .is_none_or(|t| crate::message::tested_from(&layer.object.message) == Ok(Some(*t)))
+        })
         .map(|layer| layer.number)
 }
 
@@ -214,7 +231,7 @@ pub fn cosign(
             "refusing to co-sign {name}: it cannot be read"
         )));
     };
-    if let Some(layer) = already_signed(&chain, key) {
+    if let Some(layer) = already_signed_for(&chain, key, opts.tested_from.as_ref()) {
         return Ok(Signed::AlreadySigned { layer });
     }
     // One verdict answers both questions: does a trusted signature count

@@ -30,7 +30,7 @@ pub mod publish;
 
 pub use crate::message::TestedFrom;
 pub use commit::{resolve_commit, resolve_tested_from};
-pub use layer::{already_signed, cosign, sign, signed_layer};
+pub use layer::{already_signed, already_signed_for, cosign, sign, signed_layer};
 pub use message::{clean_message, layer_message, pull_request_of};
 pub use openpgp::{load_key_file, passphrase_for, signing_key_of};
 pub use publish::{publish, publish_with};
