@@ -60,6 +60,12 @@ pub enum Problem {
     /// is past its review deadline unreviewed (DESIGN §6): the sentence
     /// names it and what it needs.
     ReviewOverdue(String),
+    /// The environment's `tag_filter` does not match the tag: it is no
+    /// promotion of that environment.
+    OutsideFilter {
+        environment: String,
+        filter: String,
+    },
 
     // --- the layer or signature counts for nothing ---
     Unsigned,
@@ -145,6 +151,7 @@ impl Problem {
                 | Replaced { .. }
                 | History(_)
                 | ReviewOverdue(_)
+                | OutsideFilter { .. }
         )
     }
 }
@@ -199,6 +206,13 @@ impl fmt::Display for Problem {
                  git would use other content than was signed"
             ),
             History(why) | ReviewOverdue(why) => f.write_str(why),
+            OutsideFilter {
+                environment,
+                filter,
+            } => write!(
+                f,
+                "{environment} promotes only tags matching \"{filter}\" (its tag_filter), and this tag's name does not"
+            ),
             Unsigned => f.write_str("no signature"),
             ForeignSignature(kind) => write!(f, "not an OpenPGP signature ({kind})"),
             UnknownKey(id) => write!(f, "signed by a key nobody trusts: {id}"),

@@ -70,6 +70,8 @@ pub struct Trust {
     /// `emergency`, `review` and `review_within` of each environment that
     /// sets them.
     emergencies: BTreeMap<String, Emergency>,
+    /// `tag_filter` of each environment that sets one.
+    tag_filters: BTreeMap<String, String>,
 }
 
 /// How an environment takes an emergency change (DESIGN §6): a tag that
@@ -109,6 +111,7 @@ struct EnvironmentFile {
     emergency: Option<String>,
     review: Option<String>,
     review_within: Option<String>,
+    tag_filter: Option<String>,
 }
 
 /// What a policy says, parsed but not yet checked against certificates
@@ -137,6 +140,9 @@ pub struct EnvironmentPolicy {
     pub review: Option<String>,
     /// `review_within = "72h"`: how long an emergency may stay unreviewed.
     pub review_within: Option<String>,
+    /// `tag_filter = "v*"`: the tags that can be the environment's
+    /// promotions (the resource's `tag_filter`).
+    pub tag_filter: Option<String>,
 }
 
 /// Is `name` a valid signer, group or environment name?
@@ -329,6 +335,7 @@ impl Trust {
         let mut since = BTreeMap::new();
         let mut in_order = BTreeSet::new();
         let mut emergencies = BTreeMap::new();
+        let mut tag_filters = BTreeMap::new();
         for (env, e) in environments {
             if !valid_name(&env) {
                 return Err(Error::config(format!(
@@ -345,6 +352,14 @@ impl Trust {
             }
             if let Some(emergency) = emergency_of(&groups, &e, &rule, policy_origin, &env)? {
                 emergencies.insert(env.clone(), emergency);
+            }
+            if let Some(filter) = &e.tag_filter {
+                if filter.is_empty() || filter.chars().any(char::is_control) {
+                    return Err(Error::config(format!(
+                        "{policy_origin}: environments.{env}.tag_filter must be a glob of tag names, like \"v*\""
+                    )));
+                }
+                tag_filters.insert(env.clone(), filter.clone());
             }
             rules.insert(env, rule);
         }
@@ -386,6 +401,7 @@ impl Trust {
             policy_origin: policy_origin.to_string(),
             in_order,
             emergencies,
+            tag_filters,
         })
     }
 
@@ -393,6 +409,12 @@ impl Trust {
     /// (DESIGN §6)? `sigtag keys source` passes it on to the resource.
     pub fn in_order(&self, env: &str) -> bool {
         self.in_order.contains(env)
+    }
+
+    /// `tag_filter` of environment `env`: the tags that can be its
+    /// promotions; `None`: every tag.
+    pub fn tag_filter_for(&self, env: &str) -> Option<&str> {
+        self.tag_filters.get(env).map(String::as_str)
     }
 
     /// How environment `env` takes an emergency change, if it does.
@@ -529,6 +551,7 @@ pub fn read_policy(text: &str, origin: &str) -> Result<Policy> {
                     emergency: e.emergency,
                     review: e.review,
                     review_within: e.review_within,
+                    tag_filter: e.tag_filter,
                 },
             )
         })

@@ -467,7 +467,7 @@ impl<'t> Gate<'t> {
                     trust.policy_origin()
                 )
             }),
-            tag_filter: None,
+            tag_filter: trust.tag_filter_for(environment).map(str::to_string),
             deadline: None,
             emergency: trust.emergency_for(environment).cloned(),
         }
@@ -655,7 +655,15 @@ impl<'t> Gate<'t> {
         });
         let mut findings = s.findings;
         let mut rejection = s.rejection;
-        if let (None, Some(problem)) = (&rejection, refusal) {
+        let outside = self
+            .tag_filter
+            .as_ref()
+            .filter(|f| !crate::glob::matches(f, &s.tag))
+            .map(|f| Problem::OutsideFilter {
+                environment: self.environment.clone(),
+                filter: f.clone(),
+            });
+        if let (None, Some(problem)) = (&rejection, outside.or(refusal)) {
             let f = Finding {
                 layer: None,
                 problem,

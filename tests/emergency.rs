@@ -246,6 +246,42 @@ fn no_key_no_emergency_and_a_bad_signature_is_no_emergency() {
 }
 
 #[test]
+fn a_tag_outside_the_environments_filter_is_no_emergency_and_no_base() {
+    let ctx = Ctx::new();
+    let t = team(
+        &ctx,
+        "[environments.prod]\nrequire = \"2 of humans\"\nemergency = \"1 of humans\"\n\
+         review_within = \"72h\"\ntag_filter = \"v*\"\n",
+    );
+    // An old test tag one human signed: without the filter it would be an
+    // overdue emergency blocking prod.
+    ctx.sign(&t.alice, "test-1", "HEAD", &Sig::at(now() - 5 * DAY));
+    change(&ctx, "release.txt");
+    ctx.chain("v1", &[&t.alice, &t.bob]);
+    let why =
+        "prod promotes only tags matching \"v*\" (its tag_filter), and this tag's name does not";
+    let r = ctx.verify_one("prod", "test-1");
+    assert_eq!(r.rejected().as_deref(), Some(why), "{}", r.0);
+    assert!(r.0.get("emergency").is_none());
+    let v1 = run(&ctx, &["verify", "v1", "--env", "prod"]);
+    ok(&v1);
+    assert_eq!(v1.stdout, "v1: yes for prod (alice, bob)\n");
+    // A filter that is no glob is refused.
+    ctx.policy(
+        "[groups]\nhumans = [\"alice\", \"bob\", \"carol\"]\npipelines = [\"staging\"]\n\n\
+         [environments.prod]\nrequire = \"2 of humans\"\ntag_filter = \"\"\n",
+    );
+    let bad = run(&ctx, &["verify", "v1", "--env", "prod"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("environments.prod.tag_filter must be a glob of tag names, like \"v*\""),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
 fn emergency_settings_that_make_no_sense_are_refused_with_the_fix() {
     for (env, why) in [
         (
