@@ -383,8 +383,7 @@ fn judge_in_order(
     deadline: &Deadline,
 ) -> Result<usize> {
     let names: Vec<String> = candidates.iter().map(|c| c.name.clone()).collect();
-    let mut gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
-        .filtered(source.tag_filter.as_deref());
+    let mut gate = source.gate();
     gate.deadline = Some(deadline.at);
     let verdicts = gate.judge_all(repo, &names).map_err(|e| {
         if deadline.expired() {
@@ -432,7 +431,7 @@ struct Judge<'s> {
 impl<'s> Judge<'s> {
     fn new(source: &'s Source, gitdir: &Path, deadline: &'s Deadline) -> Judge<'s> {
         Judge {
-            gate: Gate::new(&source.trust, &source.environment, source.rule.clone()),
+            gate: source.gate(),
             gitdir: gitdir.to_path_buf(),
             deadline,
             positives: Default::default(),

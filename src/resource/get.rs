@@ -27,7 +27,7 @@ use crate::date::rfc3339;
 use crate::error::{clean, Error, Result};
 use crate::remote;
 use crate::render;
-use crate::verdict::{Gate, Verdict};
+use crate::verdict::Verdict;
 use git2::{Oid, Repository};
 use std::fs;
 use std::path::Path;
@@ -125,8 +125,7 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     .map_err(|e| super::remote_hint(source, e))?;
 
     // Verify exactly what was fetched, with the library's own steps.
-    let gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
-        .filtered(source.tag_filter.as_deref());
+    let gate = source.gate();
     let verdict = gate.judge(&repo, tag);
     if !verdict.satisfied {
         return Err(Error::refused(format!(

@@ -32,7 +32,7 @@ use crate::message::{TestedFrom, BUILD_VARS};
 use crate::remote;
 use crate::rule::Rule;
 use crate::sign::{self, LayerOptions, Signed, SigningKey};
-use crate::verdict::{Gate, Verdict};
+use crate::verdict::Verdict;
 use git2::{ObjectType, Oid, Repository};
 use std::path::{Component, Path};
 
@@ -604,9 +604,7 @@ fn layer_message(tag: &str, message: Option<String>) -> (String, Vec<String>) {
 /// tags, for a rule with transition atoms), logged as one line.
 fn judge(request: &Request, repo: &Repository, chain: &chain::Chain) -> Verdict {
     let source = &request.source;
-    let verdict = Gate::new(&source.trust, &source.environment, source.rule.clone())
-        .filtered(source.tag_filter.as_deref())
-        .judge_chain_in(repo, chain);
+    let verdict = source.gate().judge_chain_in(repo, chain);
     log(&super::verdict_line(&verdict));
     verdict
 }
