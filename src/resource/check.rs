@@ -54,7 +54,7 @@ use super::request::{Request, Source, Version};
 use super::select::{
     capped, date, not_chains_line, select, summary, waiting_line, Given, Status, Step, Tag,
 };
-use super::{log, refused_reason};
+use super::{log, refused_reason, tested_hints};
 use crate::chain::{self, Chain};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::MAX_NAMED;
@@ -252,8 +252,13 @@ fn answer(
     let judge = Judge::new(source, repo.path(), deadline);
     let mut batch = rayon::current_num_threads().max(1) * 2;
     let mut verified = 0usize;
+    // What staging tested, when prod's base says otherwise, and how to
+    // recover: one line per refused tag and signer.
+    let mut hints = Vec::new();
     if transitions {
-        verified += judge_in_order(source, repo, &candidates, &mut tags, deadline)?;
+        let (judged, found) = judge_in_order(source, repo, &candidates, &mut tags, deadline)?;
+        verified += judged;
+        hints = found;
     }
     let mut pending = 0usize;
     // Tags that needed a signature check and did not get one in time.
@@ -351,6 +356,9 @@ fn answer(
     for line in capped(&chosen.skipped, MAX_NAMED) {
         log(&line);
     }
+    for line in capped(&hints, MAX_NAMED) {
+        log(&line);
+    }
     if let Some(line) = not_chains_line(&chosen) {
         log(&line);
     }
@@ -374,14 +382,15 @@ fn answer(
 /// Under a rule with transition atoms: every tag judged in one fold,
 /// oldest first, each with its base among the older ones that satisfy
 /// ([`Gate::judge_all`]); sets the status of every tag that is not known
-/// to be no sigtag chain and returns how many were judged.
+/// to be no sigtag chain and returns how many were judged, and the
+/// [`tested_hints`] of the refused ones, oldest first.
 fn judge_in_order(
     source: &Source,
     repo: &Repository,
     candidates: &[Candidate],
     tags: &mut [Tag],
     deadline: &Deadline,
-) -> Result<usize> {
+) -> Result<(usize, Vec<String>)> {
     let names: Vec<String> = candidates.iter().map(|c| c.name.clone()).collect();
     let mut gate = source.gate();
     gate.deadline = Some(deadline.at);
@@ -393,6 +402,9 @@ fn judge_in_order(
         }
     })?;
     let mut judged = 0;
+    // (created, name) of each refused tag, and its hints.
+    type Hints<'v> = ((Option<i64>, &'v str), Vec<String>);
+    let mut hints: Vec<Hints> = Vec::new();
     for (t, v) in tags.iter_mut().zip(&verdicts) {
         if t.status == Status::NotChain {
             continue;
@@ -403,10 +415,12 @@ fn judge_in_order(
         } else if v.not_a_chain() {
             Status::NotChain
         } else {
+            hints.push(((v.created, v.tag.as_str()), tested_hints(v)));
             Status::Refused(refused_reason(v))
         };
     }
-    Ok(judged)
+    hints.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((judged, hints.into_iter().flat_map(|(_, h)| h).collect()))
 }
 
 /// What verifying one chain found.

@@ -165,6 +165,13 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
         metadata_entry("rule", &verdict.rule.to_string()),
         metadata_entry("layers", &verdict.layers.len().to_string()),
     ];
+    if let Some(t) = &verdict.transition {
+        let base = match &t.base {
+            Some(b) => format!("{} ({})", b.tag, b.commit),
+            None => "none".to_string(),
+        };
+        metadata.push(metadata_entry("base", &base));
+    }
     for (layer, c) in verdict.counted() {
         metadata.push(metadata_entry(
             "signer",
