@@ -36,7 +36,10 @@
 //! expires, so each chain is verified once. Under a rule with transition
 //! atoms (DESIGN §6) a verdict rests on the older tags' (the tag's base),
 //! so every check judges every tag in one pass, oldest first
-//! ([`Gate::judge_all`]), and takes no verdict from the cache.
+//! ([`Gate::judge_all`]), and takes no verdict from the cache. A tag
+//! refused because a pipeline tested another transition than the one the
+//! environment makes gets a second line ([`super::tested_hints`]): what
+//! was tested, the environment's base, and how to recover.
 //!
 //! A check holds the name, outer object id and a few fields of every tag,
 //! never all tag objects at once: a chain is read when it is needed, by a

@@ -4,7 +4,8 @@
 //! the real gate: the tag must still satisfy `source.require` and still
 //! point at the version's commit, or the step fails. Under a rule with
 //! transition atoms every tag is fetched, so that the tag is judged with
-//! its base (DESIGN §6).
+//! its base (DESIGN §6), and the metadata names that base (`base`:
+//! `v1.3.0 (<40 hex>)` or `none`).
 //!
 //! The destination gets the work tree and its `.git`, plus
 //!
