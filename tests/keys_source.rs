@@ -254,3 +254,96 @@ fn an_unknown_environment_or_clashing_variables_exit_2() {
     // Inline, they do not clash.
     fragment(&w, &clash, "e", &[]);
 }
+
+#[test]
+fn the_fragment_carries_since_emails_and_an_emergency() {
+    let w = World::new();
+    let (a, b, c, s) = (
+        w.key("alice"),
+        w.key("bob"),
+        w.key("carol"),
+        w.key("staging"),
+    );
+    let root = w.git(&["rev-parse", "HEAD"]);
+    let policy = format!(
+        "[groups]\nhumans = [\"alice\", \"bob\", \"carol\"]\npipelines = [\"staging\"]\n\n\
+         [emails]\nalice = [\"Alice@Users.Noreply.GitHub.com\"]\n\n\
+         [environments.staging]\nrequire = \"2 of humans besides author\"\nsince = \"{}\"\n\n\
+         [environments.prod]\nrequire = \"2 of  humans and 1 of pipelines tested\"\n\
+         emergency = \"1 of humans and 1 of pipelines\"\nreview = \"(2 of humans)\"\nreview_within = \"72h\"\n\n\
+         [environments.dev]\nrequire = \"1 of humans\"\nemergency = \"1 of pipelines\"\nreview_within = \"3d\"\n",
+        root.to_uppercase()
+    );
+    let keys = keys_dir(&w, &[&a, &b, &c, &s], &policy);
+    let emails = json!({"alice": ["Alice@Users.Noreply.GitHub.com"]});
+
+    let staging = fragment_json(&w, &keys, "staging", &["--vars"]);
+    assert_eq!(staging["since"], json!(root), "as the trust root reads it");
+    assert_eq!(staging["emails"], emails);
+    for absent in ["in_order", "emergency", "review", "review_within"] {
+        assert_eq!(staging.get(absent), None, "{absent}");
+    }
+    let yaml_text = fragment(&w, &keys, "staging", &["--vars"]).stdout;
+    assert!(
+        yaml_text.ends_with(&format!(
+            "require: \"2 of humans besides author\"\nsince: \"{root}\"\n\
+             emails:\n  alice: [\"Alice@Users.Noreply.GitHub.com\"]\n"
+        )),
+        "{yaml_text}"
+    );
+    assert_eq!(yaml::parse(&yaml_text), staging);
+
+    // A tested atom implies in_order; rules as the trust root reads them.
+    let prod = fragment_json(&w, &keys, "prod", &["--vars"]);
+    assert_eq!(
+        (
+            &prod["require"],
+            &prod["in_order"],
+            &prod["emergency"],
+            &prod["review"],
+            &prod["review_within"],
+            &prod["emails"],
+            prod.get("since")
+        ),
+        (
+            &json!("2 of humans and 1 of pipelines tested"),
+            &json!(true),
+            &json!("1 of humans and 1 of pipelines"),
+            &json!("2 of humans"),
+            &json!("72h"),
+            &emails,
+            None
+        )
+    );
+    let yaml_text = fragment(&w, &keys, "prod", &["--vars"]).stdout;
+    assert!(
+        yaml_text.ends_with(
+            "require: \"2 of humans and 1 of pipelines tested\"\nin_order: true\n\
+             emails:\n  alice: [\"Alice@Users.Noreply.GitHub.com\"]\n\
+             emergency: \"1 of humans and 1 of pipelines\"\nreview: \"2 of humans\"\nreview_within: \"72h\"\n"
+        ),
+        "{yaml_text}"
+    );
+    assert_eq!(yaml::parse(&yaml_text), prod);
+    // review is said only when the policy says it.
+    let dev = fragment_json(&w, &keys, "dev", &[]);
+    assert_eq!(
+        (&dev["emergency"], dev.get("review"), &dev["review_within"]),
+        (&json!("1 of pipelines"), None, &json!("3d"))
+    );
+
+    // Each fragment, its certificates inline, is a source the resource
+    // takes: staging's range starts at since, alice's other address is
+    // hers.
+    let v1 = w.release("v1", "app.txt", "1\n", "one", &[&a, &b], now() - 100);
+    for (env, versions) in [
+        ("staging", vec![("v1".to_string(), v1.clone())]),
+        ("prod", vec![]),
+        ("dev", vec![("v1".to_string(), v1.clone())]),
+    ] {
+        let mut source = fragment_json(&w, &keys, env, &[]);
+        source["uri"] = json!(w.file_uri());
+        let run = w.check(&source, None);
+        assert_eq!(run.versions(), versions, "{env}: {}", run.stderr);
+    }
+}

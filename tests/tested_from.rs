@@ -385,7 +385,9 @@ fn out_records_the_transition_a_file_names() {
         "{metadata:?}"
     );
     assert!(
-        run.stderr.contains("(layer 3); nothing to do, and params.tested_from adds nothing: a key signs a chain once"),
+        run.stderr.contains(&format!(
+            "(layer 3), recording Sigtag-Tested-From: {c1}; nothing to do"
+        )),
         "{}",
         run.stderr
     );
@@ -532,4 +534,91 @@ fn out_fails_on_a_file_that_names_no_commit_and_pushes_nothing() {
     let run = put_from(&w, &away, "v2", &dir, "state/previous");
     run.assert_fails(&["params.tested_from \"state/previous\":", "not found"]);
     assert_eq!(w.tag_commit("v2"), c2);
+}
+
+// ------------------------------------------------------------ out, in order
+
+#[test]
+fn out_in_order_records_the_base_for_its_own_rule() {
+    let w = World::new();
+    let (c1, c2, _, dir) = released(&w);
+    // No in_order field: the tested atom implies it. params.require lets
+    // the staging key sign before the rule itself is met.
+    let rule = "2 of humans and 1 of pipelines tested";
+    let source = w.standard_source(&w.file_uri(), rule);
+    let key = w.secret(&w.key("staging"));
+    let put = |tag: &str| {
+        w.put(
+            &source,
+            json!({"tag": tag, "signing_key": key, "require": "2 of humans"}),
+            &dir,
+        )
+    };
+
+    let run = put("v1");
+    let (_, metadata) = output_parts(&run.ok());
+    assert!(metadata.contains(&("tested from".to_string(), "none".to_string())));
+    assert!(
+        run.stderr.contains(&format!(
+            "sigtag: v1 has no base for \"{rule}\": no older promotion is an ancestor of it, so the new layer records Sigtag-Tested-From: none\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(layer_message(&w, "v1").ends_with("\nSigtag-Tested-From: none\n"));
+    // v1 now satisfies the rule, so it is v2's base.
+    let run = put("v2");
+    let (_, metadata) = output_parts(&run.ok());
+    assert!(metadata.contains(&("tested from".to_string(), c1.clone())));
+    assert!(
+        run.stderr.contains(&format!(
+            "sigtag: v2's base for \"{rule}\" is v1 ({}), so the new layer records Sigtag-Tested-From: {c1}\n",
+            &c1[..12]
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "sigtag: v2: yes for \"{rule}\" (alice, bob, staging); base v1 ({})\n",
+            &c1[..12]
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(layer_message(&w, "v2").ends_with(&format!("\nSigtag-Tested-From: {c1}\n")));
+    assert_eq!(w.tag_commit("v2"), c2);
+
+    // in_order: false beside a tested atom is refused before anything.
+    let mut off = source.clone();
+    off["in_order"] = json!(false);
+    w.put(&off, json!({"tag": "v2", "signing_key": key}), &dir)
+        .assert_fails(&["source.in_order is false, but source.require \"2 of humans and 1 of pipelines tested\" has a tested atom"]);
+}
+
+#[test]
+fn out_in_order_fails_on_a_tag_rejected_before_its_base_is_found() {
+    let w = World::new();
+    let (_c1, c2, mut source, dir) = released(&w);
+    source["in_order"] = json!(true);
+    source["environment"] = json!("staging");
+    w.srv(&["tag", "v9", &c2]);
+    let key = w.secret(&w.key("staging"));
+    let run = w.put(&source, json!({"tag": "v9", "signing_key": key}), &dir);
+    run.assert_fails(&[]);
+    assert_eq!(
+        run.stderr,
+        "sigtag: cannot tell which transition v9 is tested as: its base for staging is unknown, because the tag is rejected: lightweight tag: it points at a commit, not at a signed tag object\n"
+    );
+    assert_eq!(w.tag_object("v9"), c2, "nothing was signed");
+
+    // params.tested_from still wins, and needs no base.
+    previous(&dir, "v1");
+    let run = w.put(
+        &source,
+        json!({"tag": "v2", "signing_key": key, "tested_from": "state/previous"}),
+        &dir,
+    );
+    run.ok();
+    assert!(!run.stderr.contains("base for staging"), "{}", run.stderr);
 }

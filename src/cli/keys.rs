@@ -113,13 +113,12 @@ fn signer_files(dir: &Path, trust: &Trust) -> Result<health::Files> {
 
 fn source(keys: Option<&Path>, env: &str, vars: bool, format: Format) -> Result<i32> {
     let keys = KeysDir::new(keys);
-    let trust = Trust::load_dir(&keys.path)?;
     let certs = if vars {
         Certificates::Vars
     } else {
         Certificates::Inline
     };
-    let fragment = Fragment::new(&trust, env, certs)?;
+    let fragment = Fragment::from_dir(&keys.path, env, certs)?;
     match format {
         Format::Yaml => print(&fragment.yaml())?,
         Format::Json => {

@@ -133,6 +133,9 @@ pub struct Fold {
     pub until: i64,
     /// Tag name -> its answer.
     pub answers: HashMap<String, Answer>,
+    /// The lines that tell what a refused tag's pipeline tested and how to
+    /// recover, in order.
+    pub hints: Vec<String>,
 }
 
 /// The fold's answer on one tag.
@@ -152,7 +155,13 @@ fn parse_fold(text: &str) -> Option<Fold> {
     let key = lines.next()?.strip_prefix("key\t")?.to_string();
     let until = lines.next()?.strip_prefix("until\t")?.parse().ok()?;
     let mut answers = HashMap::new();
+    let mut hints = Vec::new();
     for line in lines {
+        // No tag name starts with a dot, so this cannot be one.
+        if let Some(hint) = line.strip_prefix(".hint\t") {
+            hints.push(hint.to_string());
+            continue;
+        }
         let mut f = line.splitn(3, '\t');
         let (name, kind, reason) = (f.next()?, f.next()?, f.next());
         let answer = match (kind, reason) {
@@ -169,6 +178,7 @@ fn parse_fold(text: &str) -> Option<Fold> {
         key,
         until,
         answers,
+        hints,
     })
 }
 
@@ -532,6 +542,9 @@ impl Cache {
             };
             text.push_str(&format!("{name}\t{row}\n"));
         }
+        for hint in &fold.hints {
+            text.push_str(&format!(".hint\t{}\n", hint.replace(['\n', '\r'], " ")));
+        }
         self.save(&format!("fold-{digest}"), &text)?;
         self.drop_other_digests(digest);
         Ok(())
@@ -601,6 +614,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            hints: vec!["v3: staging tested v1 -> v3".into()],
         };
         cache.save_fold("d", &fold).unwrap();
         let read = cache.fold("d", "k1", 1_999).unwrap();
@@ -609,6 +623,7 @@ mod tests {
             Some(&Answer::Refused("needs 1 of humans".into()))
         );
         assert_eq!(read.answers.len(), 3);
+        assert_eq!(read.hints, fold.hints);
         assert_eq!(cache.fold("d", "k1", 2_000), None, "its time has come");
         assert_eq!(cache.fold("d", "k2", 1_000), None, "other refs");
         assert_eq!(cache.fold("e", "k1", 1_000), None, "another digest");

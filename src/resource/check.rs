@@ -36,7 +36,10 @@
 //! expires, so each chain is verified once. Under a rule with transition
 //! atoms (DESIGN §6) a verdict rests on the older tags' (the tag's base),
 //! so every check judges every tag in one pass, oldest first
-//! ([`Gate::judge_all`]), and takes no verdict from the cache.
+//! ([`Gate::judge_all`]), and takes no verdict from the cache. A tag
+//! refused because a pipeline tested another transition than the one the
+//! environment makes gets a second line ([`super::tested_hints`]): what
+//! was tested, the environment's base, and how to recover.
 //!
 //! A check holds the name, outer object id and a few fields of every tag,
 //! never all tag objects at once: a chain is read when it is needed, by a
@@ -54,7 +57,7 @@ use super::request::{Request, Source, Version};
 use super::select::{
     capped, date, not_chains_line, select, summary, waiting_line, Given, Status, Step, Tag,
 };
-use super::{log, refused_reason};
+use super::{log, refused_reason, tested_hints};
 use crate::chain::{self, Chain};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::MAX_NAMED;
@@ -254,11 +257,15 @@ fn answer(
     let mut batch = rayon::current_num_threads().max(1) * 2;
     let mut verified = 0usize;
     let mut folded = 0usize;
+    // What staging tested, when prod's base says otherwise, and how to
+    // recover: one line per refused tag and signer.
+    let mut hints = Vec::new();
     if transitions {
-        let (judged, cached) =
+        let (judged, cached, found) =
             judge_in_order(source, cache, repo, &candidates, &mut tags, deadline)?;
         verified += judged;
         folded += cached;
+        hints = found;
     }
     let mut pending = 0usize;
     // Tags that needed a signature check and did not get one in time.
@@ -356,6 +363,9 @@ fn answer(
     for line in capped(&chosen.skipped, MAX_NAMED) {
         log(&line);
     }
+    for line in capped(&hints, MAX_NAMED) {
+        log(&line);
+    }
     if let Some(line) = not_chains_line(&chosen) {
         log(&line);
     }
@@ -383,6 +393,8 @@ fn answer(
 /// they still hold ([`Cache::fold`]). Sets the status of every tag that is
 /// not known to be no sigtag chain; returns how many were judged now and
 /// how many answers came from the cache.
+/// The [`tested_hints`] of the refused tags, oldest first, come with
+/// them.
 fn judge_in_order(
     source: &Source,
     cache: &Cache,
@@ -390,7 +402,7 @@ fn judge_in_order(
     candidates: &[Candidate],
     tags: &mut [Tag],
     deadline: &Deadline,
-) -> Result<(usize, usize)> {
+) -> Result<(usize, usize, Vec<String>)> {
     let now = unix_now();
     let key = refs_key(repo, source)?;
     if let Some(fold) = cache.fold(&source.digest, &key, now) {
@@ -413,12 +425,11 @@ fn judge_in_order(
             }
         }
         if all {
-            return Ok((0, cached));
+            return Ok((0, cached, fold.hints));
         }
     }
     let names: Vec<String> = candidates.iter().map(|c| c.name.clone()).collect();
-    let mut gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
-        .filtered(source.tag_filter.as_deref());
+    let mut gate = source.gate();
     gate.deadline = Some(deadline.at);
     let verdicts = gate.judge_all(repo, &names).map_err(|e| {
         if deadline.expired() {
@@ -429,6 +440,9 @@ fn judge_in_order(
     })?;
     let mut judged = 0;
     let mut answers = HashMap::new();
+    // (created, name) of each refused tag, and its hints.
+    type Hints<'v> = ((Option<i64>, &'v str), Vec<String>);
+    let mut hints: Vec<Hints> = Vec::new();
     for (t, v) in tags.iter_mut().zip(&verdicts) {
         if t.status == Status::NotChain {
             continue;
@@ -439,6 +453,7 @@ fn judge_in_order(
         } else if v.not_a_chain() {
             Answer::NotChain
         } else {
+            hints.push(((v.created, v.tag.as_str()), tested_hints(v)));
             Answer::Refused(refused_reason(v))
         };
         t.status = match &answer {
@@ -448,15 +463,18 @@ fn judge_in_order(
         };
         answers.insert(t.name.clone(), answer);
     }
+    hints.sort_by(|a, b| a.0.cmp(&b.0));
+    let hints: Vec<String> = hints.into_iter().flat_map(|(_, h)| h).collect();
     let fold = Fold {
         key,
         until: fold_until(&verdicts, now),
         answers,
+        hints: hints.clone(),
     };
     if let Err(e) = cache.save_fold(&source.digest, &fold) {
         log(&format!("could not save the fold's answers: {e}"));
     }
-    Ok((judged, 0))
+    Ok((judged, 0, hints))
 }
 
 /// The longest a fold's answers are kept, in seconds.
@@ -537,7 +555,7 @@ struct Judge<'s> {
 impl<'s> Judge<'s> {
     fn new(source: &'s Source, gitdir: &Path, deadline: &'s Deadline) -> Judge<'s> {
         Judge {
-            gate: Gate::new(&source.trust, &source.environment, source.rule.clone()),
+            gate: source.gate(),
             gitdir: gitdir.to_path_buf(),
             deadline,
             positives: Default::default(),

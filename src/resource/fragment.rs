@@ -1,25 +1,35 @@
 //! The resource's `source` fragment made from a keys directory (DESIGN
-//! §9): the trust root (`signers`, `groups`) and one environment's rule
-//! (`require`, and `in_order` when the policy sets it), so that the
-//! command line and a pipeline share one reviewed trust root instead of
-//! two hand-kept copies.
+//! §9): the trust root (`signers`, `groups`) and one environment's policy
+//! (`require`; `in_order` when the policy sets it or the rule has a
+//! `tested` atom; `since`, `emails`, `emergency`, `review` and
+//! `review_within` when the policy sets them), so that the command line
+//! and a pipeline share one reviewed trust root instead of two hand-kept
+//! copies.
 //!
-//! [`Fragment::new`] is pure: it reads a loaded [`Trust`]. Every signer
-//! and every group of the trust root goes into the fragment, as `sigtag`
-//! itself would judge with them; certificates are armored again from what
+//! [`Fragment::new`] is pure: it reads a loaded [`Trust`] and the
+//! [`Policy`] it was built from ([`Fragment::from_dir`] loads both).
+//! Every signer and every group of the trust root goes into the fragment,
+//! as `sigtag` itself would judge with them, and so does every `[emails]`
+//! entry (each names a signer); certificates are armored again from what
 //! was loaded (public parts only), or named as `((NAME_pub))` variables.
+//! Rules are written as the trust root reads them; `since` as it reads it
+//! (a commit id in lower case); `review_within` and the addresses as the
+//! policy writes them. Whatever the fragment says, the trust root was
+//! built with: a policy that does not agree with it (changed between two
+//! reads) is refused.
 //! [`Fragment::json`] and [`Fragment::yaml`] render it; the YAML is
 //! written by hand, carefully: armored text in `|` block scalars, names
 //! quoted where YAML would read them as something else than a string.
 
 use crate::error::{Error, Result};
-use crate::trust::Trust;
+use crate::trust::{read_policy, Policy, Trust};
 use openpgp::armor::{Kind, Writer};
 use openpgp::serialize::Serialize as _;
 use sequoia_openpgp as openpgp;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// How a fragment gives the signers' certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +49,8 @@ pub enum Certs {
     Var(String),
 }
 
-/// `source.signers`, `source.groups` and `source.require` for one
-/// environment.
+/// `source.signers`, `source.groups`, `source.require` and the rest of
+/// one environment's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragment {
     /// The environment's name, which the resource's messages use.
@@ -49,9 +59,20 @@ pub struct Fragment {
     pub signers: Vec<(String, Certs)>,
     pub groups: BTreeMap<String, Vec<String>>,
     pub require: String,
-    /// The policy sets `in_order = true` for the environment: the fragment
-    /// says `in_order: true` (and says nothing otherwise).
+    /// The policy sets `in_order = true` for the environment, or its rule
+    /// has a `tested` atom: the fragment says `in_order: true` (and says
+    /// nothing otherwise).
     pub in_order: bool,
+    /// `since` (a commit id in lower case, or a tag name).
+    pub since: Option<String>,
+    /// `[emails]`: signer -> more addresses, as the policy writes them.
+    pub emails: BTreeMap<String, Vec<String>>,
+    /// `emergency`, as the trust root reads it.
+    pub emergency: Option<String>,
+    /// `review`, when the policy sets it, as the trust root reads it.
+    pub review: Option<String>,
+    /// `review_within`, as the policy writes it.
+    pub review_within: Option<String>,
 }
 
 /// The pipeline variable of a signer's certificates: `alice_pub`. A `.`
@@ -61,10 +82,28 @@ pub fn var_name(signer: &str) -> String {
 }
 
 impl Fragment {
-    /// The fragment of environment `env` of `trust`; an unknown
-    /// environment is a configuration error naming those that exist.
-    pub fn new(trust: &Trust, env: &str, certs: Certificates) -> Result<Fragment> {
+    /// The fragment of environment `env` of the keys directory `dir`: its
+    /// trust root ([`Trust::load_dir`]) and its `policy.toml`.
+    pub fn from_dir(dir: &Path, env: &str, certs: Certificates) -> Result<Fragment> {
+        let trust = Trust::load_dir(dir)?;
+        let path = dir.join("policy.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::config(format!(
+                "cannot read {}: {}; every keys directory needs a policy.toml",
+                path.display(),
+                crate::error::clean(&e.to_string())
+            ))
+        })?;
+        let policy = read_policy(&text, &path.display().to_string())?;
+        Fragment::new(&trust, &policy, env, certs)
+    }
+
+    /// The fragment of environment `env` of `trust`, which `policy` built;
+    /// an unknown environment is a configuration error naming those that
+    /// exist.
+    pub fn new(trust: &Trust, policy: &Policy, env: &str, certs: Certificates) -> Result<Fragment> {
         let rule = trust.rule_for(env)?;
+        let fields = Fields::of(trust, policy, env)?;
         if trust.signers().is_empty() {
             return Err(Error::config(
                 "the keys directory holds no signer; add one certificate file per signer",
@@ -100,6 +139,11 @@ impl Fragment {
             groups: trust.groups().clone(),
             require: rule.to_string(),
             in_order: trust.in_order(env),
+            since: fields.since,
+            emails: fields.emails,
+            emergency: fields.emergency,
+            review: fields.review,
+            review_within: fields.review_within,
         })
     }
 
@@ -120,10 +164,33 @@ impl Fragment {
             .collect();
         let mut fragment = json!({"environment": self.environment, "signers": signers,
                "groups": self.groups, "require": self.require});
-        if let (true, Some(fields)) = (self.in_order, fragment.as_object_mut()) {
-            fields.insert("in_order".into(), Value::Bool(true));
+        if let Some(fields) = fragment.as_object_mut() {
+            if self.in_order {
+                fields.insert("in_order".into(), Value::Bool(true));
+            }
+            if let Some(since) = &self.since {
+                fields.insert("since".into(), Value::String(since.clone()));
+            }
+            if !self.emails.is_empty() {
+                fields.insert("emails".into(), json!(self.emails));
+            }
+            for (name, value) in self.emergency_texts() {
+                fields.insert(name.into(), Value::String(value.to_string()));
+            }
         }
         fragment
+    }
+
+    /// `emergency`, `review` and `review_within`, those set.
+    fn emergency_texts(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("emergency", &self.emergency),
+            ("review", &self.review),
+            ("review_within", &self.review_within),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        .collect()
     }
 
     /// As YAML, to paste under a resource's `source:` (indented there): a
@@ -160,7 +227,83 @@ impl Fragment {
         if self.in_order {
             out.push_str("in_order: true\n");
         }
+        if let Some(since) = &self.since {
+            let _ = writeln!(out, "since: {}", quoted(since));
+        }
+        if !self.emails.is_empty() {
+            out.push_str("emails:\n");
+            for (signer, list) in &self.emails {
+                let list: Vec<String> = list.iter().map(|e| quoted(e)).collect();
+                let _ = writeln!(out, "  {}: [{}]", yaml_key(signer), list.join(", "));
+            }
+        }
+        for (name, value) in self.emergency_texts() {
+            let _ = writeln!(out, "{name}: {}", quoted(value));
+        }
         out
+    }
+}
+
+/// The fields of an environment's policy beyond `require`, checked
+/// against the trust root `policy` built.
+struct Fields {
+    since: Option<String>,
+    emails: BTreeMap<String, Vec<String>>,
+    emergency: Option<String>,
+    review: Option<String>,
+    review_within: Option<String>,
+}
+
+impl Fields {
+    fn of(trust: &Trust, policy: &Policy, env: &str) -> Result<Fields> {
+        let changed = || {
+            Error::config(format!(
+                "{} changed while sigtag read it; run the command again",
+                trust.policy_origin()
+            ))
+        };
+        let e = policy.environments.get(env).ok_or_else(changed)?;
+        let rule = trust.rule_for(env)?;
+        if trust
+            .parse_rule(&e.require, trust.policy_origin())
+            .ok()
+            .as_ref()
+            != Some(rule)
+        {
+            return Err(changed());
+        }
+        let since = trust.since_for(env).map(str::to_string);
+        let agrees = match (&e.since, &since) {
+            (Some(given), Some(read)) => given.eq_ignore_ascii_case(read),
+            (None, None) => true,
+            _ => false,
+        };
+        if !agrees {
+            return Err(changed());
+        }
+        let emergency = trust.emergency_for(env);
+        if emergency.is_some() != e.emergency.is_some() {
+            return Err(changed());
+        }
+        for (signer, list) in &policy.emails {
+            for address in list {
+                let holds = trust
+                    .signers_with_email(address)
+                    .is_some_and(|s| s.contains(signer));
+                if !holds {
+                    return Err(changed());
+                }
+            }
+        }
+        Ok(Fields {
+            since,
+            emails: policy.emails.clone(),
+            emergency: emergency.map(|m| m.rule.to_string()),
+            review: emergency
+                .filter(|_| e.review.is_some())
+                .map(|m| m.review.to_string()),
+            review_within: emergency.and(e.review_within.clone()),
+        })
     }
 }
 
@@ -236,12 +379,34 @@ mod tests {
             groups: BTreeMap::new(),
             require: "1 of x".into(),
             in_order: true,
+            since: Some("v1.0".into()),
+            emails: BTreeMap::from([(
+                "alice".into(),
+                vec![
+                    "Alice@Users.Noreply.GitHub.com".into(),
+                    "a@example.org".into(),
+                ],
+            )]),
+            emergency: Some("1 of x".into()),
+            review: Some("2 of x".into()),
+            review_within: Some("72h".into()),
         };
         let json = fragment.json();
         assert_eq!(json["in_order"], json!(true));
-        assert!(fragment
-            .yaml()
-            .ends_with("require: \"1 of x\"\nin_order: true\n"));
+        assert_eq!(json["since"], json!("v1.0"));
+        assert_eq!(
+            json["emails"],
+            json!({"alice": ["Alice@Users.Noreply.GitHub.com", "a@example.org"]})
+        );
+        assert_eq!(
+            (&json["emergency"], &json["review"], &json["review_within"]),
+            (&json!("1 of x"), &json!("2 of x"), &json!("72h"))
+        );
+        assert!(fragment.yaml().ends_with(
+            "require: \"1 of x\"\nin_order: true\nsince: \"v1.0\"\n\
+             emails:\n  alice: [\"Alice@Users.Noreply.GitHub.com\", \"a@example.org\"]\n\
+             emergency: \"1 of x\"\nreview: \"2 of x\"\nreview_within: \"72h\"\n"
+        ));
         for field in json.as_object().unwrap().keys() {
             assert!(
                 crate::resource::SOURCE_FIELDS.contains(&field.as_str()),
@@ -273,6 +438,11 @@ mod tests {
             ]),
             require: "1 of humans".into(),
             in_order: false,
+            since: None,
+            emails: BTreeMap::new(),
+            emergency: None,
+            review: None,
+            review_within: None,
         };
         assert_eq!(
             fragment.yaml(),

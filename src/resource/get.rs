@@ -4,7 +4,8 @@
 //! the real gate: the tag must still satisfy `source.require` and still
 //! point at the version's commit, or the step fails. Under a rule with
 //! transition atoms every tag is fetched, so that the tag is judged with
-//! its base (DESIGN §6).
+//! its base (DESIGN §6), and the metadata names that base (`base`:
+//! `v1.3.0 (<40 hex>)` or `none`).
 //!
 //! The destination gets the work tree and its `.git`, plus
 //!
@@ -27,7 +28,7 @@ use crate::date::rfc3339;
 use crate::error::{clean, Error, Result};
 use crate::remote;
 use crate::render;
-use crate::verdict::{Gate, Verdict};
+use crate::verdict::Verdict;
 use git2::{Oid, Repository};
 use std::fs;
 use std::path::Path;
@@ -111,8 +112,7 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     // A rule with transition atoms judges the tag with its base, and an
     // environment that takes emergencies with its older emergencies, among
     // every tag of the remote.
-    let gate = Gate::new(&source.trust, &source.environment, source.rule.clone())
-        .filtered(source.tag_filter.as_deref());
+    let gate = source.gate();
     let refspec = if gate.needs_history() {
         "+refs/tags/*:refs/tags/*".to_string()
     } else {
@@ -167,6 +167,13 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
         metadata_entry("rule", &verdict.rule.to_string()),
         metadata_entry("layers", &verdict.layers.len().to_string()),
     ];
+    if let Some(t) = &verdict.transition {
+        let base = match &t.base {
+            Some(b) => format!("{} ({})", b.tag, b.commit),
+            None => "none".to_string(),
+        };
+        metadata.push(metadata_entry("base", &base));
+    }
     for (layer, c) in verdict.counted() {
         metadata.push(metadata_entry(
             "signer",

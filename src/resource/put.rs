@@ -12,10 +12,18 @@
 //! message ends in `Sigtag-Tested-From: <commit>` (or `none`). The file is
 //! read, bounded and checked before the network is touched, and resolved
 //! against the fetched repository before anything is signed; a file that
-//! cannot say which commit fails the step and pushes nothing. A source
-//! with `in_order: true` will derive the transition from the tag's base
-//! for its own `require`; until then `params.tested_from` is how a layer
-//! records one ([`layer_options`] takes it either way).
+//! cannot say which commit fails the step and pushes nothing.
+//!
+//! Without `params.tested_from`, a source with `in_order` (set, or implied
+//! by a `tested` atom of its `require`) records the tag's base for its own
+//! rule: each check returned one promotion, so the base is the version the
+//! environment ran before this tag. Every tag of the remote is fetched,
+//! the tag is judged with its base
+//! ([`crate::verdict::Gate::judge_with_base`]), and the
+//! layer records `Sigtag-Tested-From: <base's commit>`, or `none` when the
+//! tag has no base; the log says which and why. A tag rejected before its
+//! base can be found fails the step, before anything is signed.
+//! `params.tested_from`, when given, always wins.
 //!
 //! The output never takes the source's rule for met: the chain as pushed
 //! (or as found, when nothing was added) is judged again by the source's
@@ -32,7 +40,7 @@ use crate::message::{TestedFrom, BUILD_VARS};
 use crate::remote;
 use crate::rule::Rule;
 use crate::sign::{self, LayerOptions, Signed, SigningKey};
-use crate::verdict::{Gate, Verdict};
+use crate::verdict::Verdict;
 use git2::{ObjectType, Oid, Repository};
 use std::path::{Component, Path};
 
@@ -125,11 +133,14 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
     })?;
 
     // The transition is resolved once, against the tag's first fetch and
-    // before anything is signed.
-    let history = source.rule.has_transitions() || rule.has_transitions();
+    // before anything is signed. Deriving it from the tag's base needs
+    // every tag of the remote.
+    let derive = wanted.is_none() && source.in_order;
+    let history = source.gate().needs_history() || rule.has_transitions() || derive;
     let mut fetched = Some(fetch_tag(&repo, &request, &tag, history)?);
     let tested_from = match &wanted {
         Some(w) => Some(resolve_tested_from(&repo, &request, &tag, w)?),
+        None if derive => Some(base_of(&repo, source, &tag)?),
         None => None,
     };
     let opts = layer_options(free, build_lines, tagger, tested_from);
@@ -150,12 +161,13 @@ pub fn run(request: Request, sources_dir: &Path) -> Result<Output> {
         let signed = sign::cosign(&repo, &tag, &mut key, &opts, &source.trust, Some(&rule))?;
         let previous = match &signed {
             Signed::AlreadySigned { layer } => {
+                // A key signs a chain once per transition.
                 let note = match &tested_from {
-                    Some(_) => ", and params.tested_from adds nothing: a key signs a chain once",
-                    None => "",
+                    Some(t) => format!(", recording {}", t.trailer()),
+                    None => String::new(),
                 };
                 log(&format!(
-                    "{tag} already carries a signature by {} (layer {layer}); nothing to do{note}",
+                    "{tag} already carries a signature by {} (layer {layer}){note}; nothing to do",
                     key.fingerprint().to_hex()
                 ));
                 let after = judge(&request, &repo, &chain);
@@ -264,6 +276,53 @@ fn fetch_tag(
         )));
     }
     Ok(chain::read(repo, tag))
+}
+
+/// The transition a source with `in_order` records when `params.tested_from`
+/// is not given: the tag's base for the source's own rule (every tag of the
+/// remote fetched into `repo`), or none when it has no base. Logs what it
+/// records and why; a tag rejected before its base is found fails, naming
+/// why.
+fn base_of(repo: &Repository, source: &Source, tag: &str) -> Result<TestedFrom> {
+    let verdict = source.gate().judge_with_base(repo, tag)?;
+    let label = super::rule_label(&verdict);
+    let Some(transition) = &verdict.transition else {
+        let why = match &verdict.rejection {
+            Some(f) => f.problem.to_string(),
+            None => "its older tags could not be judged".to_string(),
+        };
+        return Err(Error::refused(format!(
+            "cannot tell which transition {tag} is tested as: its base for {label} is unknown, because the tag is rejected: {why}"
+        )));
+    };
+    let (recorded, why) = match &transition.base {
+        Some(base) => {
+            let oid = Oid::from_str(&base.commit).map_err(|e| {
+                Error::repo(format!(
+                    "the base of {tag}, {}, names no commit ({})",
+                    base.tag,
+                    clean(e.message())
+                ))
+            })?;
+            (
+                TestedFrom::Commit(oid),
+                format!(
+                    "{tag}'s base for {label} is {} ({})",
+                    base.tag,
+                    crate::render::line::short_id(&base.commit)
+                ),
+            )
+        }
+        None => (
+            TestedFrom::Nothing,
+            format!("{tag} has no base for {label}: no older promotion is an ancestor of it"),
+        ),
+    };
+    log(&format!(
+        "{why}, so the new layer records {}",
+        recorded.trailer()
+    ));
+    Ok(recorded)
 }
 
 /// What a `params.tested_from` file names, before it is resolved.
@@ -460,10 +519,8 @@ fn resolve_tested_from(
 }
 
 /// The options of the layer `out` makes: the free text, the build lines,
-/// the tagger, and the transition the layer records. `tested_from` comes
-/// from `params.tested_from` today; a source with `in_order: true` will
-/// derive it from the tag's base for its own `require` (DESIGN §6) and
-/// pass it here the same way.
+/// the tagger, and the transition the layer records: from
+/// `params.tested_from`, or, with `in_order`, the tag's base ([`base_of`]).
 fn layer_options(
     free: String,
     build_lines: Vec<String>,
@@ -604,9 +661,7 @@ fn layer_message(tag: &str, message: Option<String>) -> (String, Vec<String>) {
 /// tags, for a rule with transition atoms), logged as one line.
 fn judge(request: &Request, repo: &Repository, chain: &chain::Chain) -> Verdict {
     let source = &request.source;
-    let verdict = Gate::new(&source.trust, &source.environment, source.rule.clone())
-        .filtered(source.tag_filter.as_deref())
-        .judge_chain_in(repo, chain);
+    let verdict = source.gate().judge_chain_in(repo, chain);
     log(&super::verdict_line(&verdict));
     verdict
 }

@@ -2,15 +2,20 @@
 
 use crate::digest::Sha256;
 use crate::error::Result;
-use crate::trust::CertSource;
+use crate::trust::{CertSource, EnvironmentPolicy};
 use std::collections::BTreeMap;
 
 /// The cache key of a trust configuration: every input of a verdict except
-/// the tag itself and the clock.
+/// the tag itself and the clock. `policy` holds the environment's rule and
+/// every field that can change a verdict (`since`, `emergency`, `review`,
+/// `review_within`); `emails` the `[emails]` table. A field that is absent
+/// and one that is set hash differently, so no two configurations share a
+/// key.
 pub(super) fn trust_digest(
     sources: &[CertSource],
     groups: &BTreeMap<String, Vec<String>>,
-    require: &str,
+    policy: &EnvironmentPolicy,
+    emails: &BTreeMap<String, Vec<String>>,
     environment: &str,
 ) -> Result<String> {
     let mut ctx = Sha256::new()?;
@@ -35,7 +40,84 @@ pub(super) fn trust_digest(
             field(m.as_bytes());
         }
     }
-    field(require.as_bytes());
+    field(policy.require.as_bytes());
     field(environment.as_bytes());
+    for (name, value) in [
+        ("since", &policy.since),
+        ("emergency", &policy.emergency),
+        ("review", &policy.review),
+        ("review_within", &policy.review_within),
+    ] {
+        field(name.as_bytes());
+        match value {
+            Some(text) => {
+                field(b"set");
+                field(text.as_bytes());
+            }
+            None => field(b"unset"),
+        }
+    }
+    field(b"emails");
+    field(&(emails.len() as u64).to_be_bytes());
+    for (signer, list) in emails {
+        field(signer.as_bytes());
+        field(&(list.len() as u64).to_be_bytes());
+        for e in list {
+            field(e.as_bytes());
+        }
+    }
     ctx.hex()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(policy: &EnvironmentPolicy, emails: &BTreeMap<String, Vec<String>>) -> String {
+        let sources = [CertSource {
+            name: "alice".into(),
+            origin: "source.signers.alice".into(),
+            bytes: b"cert".to_vec(),
+        }];
+        let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
+        trust_digest(&sources, &groups, policy, emails, "prod").unwrap()
+    }
+
+    #[test]
+    fn every_field_changes_the_key() {
+        let base = EnvironmentPolicy {
+            require: "1 of humans".into(),
+            ..Default::default()
+        };
+        let none = BTreeMap::new();
+        let plain = digest(&base, &none);
+        let mut seen = vec![plain.clone()];
+        let set = |f: fn(&mut EnvironmentPolicy, String), v: &str| {
+            let mut p = base.clone();
+            f(&mut p, v.to_string());
+            digest(&p, &none)
+        };
+        for d in [
+            set(|p, v| p.since = Some(v), "v1"),
+            set(|p, v| p.since = Some(v), "v2"),
+            set(|p, v| p.emergency = Some(v), "1 of humans"),
+            set(|p, v| p.review = Some(v), "1 of humans"),
+            set(|p, v| p.review_within = Some(v), "72h"),
+            set(|p, v| p.review_within = Some(v), "3d"),
+            digest(
+                &base,
+                &BTreeMap::from([("alice".to_string(), vec!["a@example.org".to_string()])]),
+            ),
+            digest(
+                &base,
+                &BTreeMap::from([("alice".to_string(), vec!["b@example.org".to_string()])]),
+            ),
+            digest(&base, &BTreeMap::from([("alice".to_string(), vec![])])),
+        ] {
+            assert!(!seen.contains(&d), "{d} twice");
+            seen.push(d);
+        }
+        // The same configuration, the same key.
+        assert_eq!(digest(&base, &none), plain);
+    }
 }

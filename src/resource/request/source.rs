@@ -1,6 +1,12 @@
 //! The validated `source`: how to reach the repository and its trust root
-//! (signers, groups, rule), built and checked by [`Trust::build`] like a
-//! keys directory, its rule checked by [`Trust::parse_rule_in`].
+//! (signers, groups, rule, and the environment's `since`, `emails`,
+//! `emergency`, `review`, `review_within` and `in_order`), built and
+//! checked by [`Trust::build_policy`] like a keys directory's policy.toml.
+//!
+//! Each field is checked here first, so that a mistake names the field as
+//! the pipeline spells it (`source.since`, `source.emails.alice`), before
+//! any certificate is parsed; [`Trust::build_policy`] then checks the same
+//! things again, as it does for policy.toml.
 
 use super::digest::trust_digest;
 use super::json::{
@@ -13,8 +19,10 @@ use crate::limits::{
     MAX_NETWORK_TIMEOUT_SECS,
 };
 use crate::remote::{self, Access, HostKeys};
+use crate::rule::Qualifier;
 use crate::rule::Rule;
-use crate::trust::{CertSource, RuleOrigin, Trust};
+use crate::trust::{CertSource, EnvironmentPolicy, Policy, RuleOrigin, Trust};
+use crate::verdict::Gate;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,6 +51,11 @@ pub const SOURCE_FIELDS: &[&str] = &[
     "insecure_skip_host_key_check",
     "insecure_http_credentials",
     "in_order",
+    "since",
+    "emails",
+    "emergency",
+    "review",
+    "review_within",
 ];
 
 /// A string that must never be printed.
@@ -85,11 +98,13 @@ pub struct Source {
     /// http:// (only ever with an http:// URI that has some).
     pub insecure_http_credentials: bool,
     /// `source.in_order` (DESIGN §6): a check returns at most one version
-    /// newer than the one it was given. (DESIGN §6 has a `tested` atom of
-    /// `require` imply it; rules have no such atom yet.)
+    /// newer than the one it was given, and `out` records the tag's base
+    /// as the transition it tested. A `tested` atom in `source.require`
+    /// implies it.
     pub in_order: bool,
     /// Hex SHA-256 of the trust configuration (certificate bytes, groups,
-    /// rule) and of this verifier's version: the verdict cache's key.
+    /// rule, `since`, `emails`, `emergency`, `review`, `review_within`)
+    /// and of this verifier's version: the verdict cache's key.
     pub digest: String,
 }
 
@@ -114,6 +129,16 @@ impl Source {
     /// The URI as it may be shown or stored: without a password.
     pub fn shown_uri(&self) -> String {
         remote::redact_url(&self.uri)
+    }
+
+    /// The gate that judges tags for this source: its trust root,
+    /// environment and rule, its `tag_filter` (which tags can be
+    /// promotions), and refusals about `since` naming `source.since`.
+    pub fn gate(&self) -> Gate<'_> {
+        let mut gate = Gate::new(&self.trust, &self.environment, self.rule.clone())
+            .filtered(self.tag_filter.as_deref());
+        gate.since_field = Some("source.since".to_string());
+        gate
     }
 
     /// Parses and checks a rule against the source's groups.
@@ -263,7 +288,6 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     }
 
     let tag_filter = opt_string(&map, "tag_filter", "source.tag_filter")?;
-    let in_order = opt_bool(&map, "in_order")?;
 
     // The trust root: signers, groups, rule.
     let signers = string_map(&map, "signers")?;
@@ -331,7 +355,10 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         "source.require",
         "set the rule a tag must meet, e.g. \"2 of humans\"",
     )?;
-    Trust::parse_rule_in(&groups, &require, &rule_origin("source.require"))?;
+    let parsed = Trust::parse_rule_in(&groups, &require, &rule_origin("source.require"))?;
+    let in_order = in_order_field(&map, &parsed)?;
+    let emails = emails_field(&map, &signers)?;
+    let policy = environment_fields(&map, &groups, require, in_order)?;
     let signing_key = opt_string(&map, "signing_key", "source.signing_key")?;
     if let Some(key) = &signing_key {
         check_secret_key(key, "source.signing_key")?;
@@ -352,9 +379,13 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     )?;
 
     let environment = environment_field(&map)?;
-    let digest = trust_digest(&sources, &groups, &require, &environment)?;
-    let environments = BTreeMap::from([(environment.clone(), require)]);
-    let trust = Trust::build(sources, groups, environments, "source")?;
+    let digest = trust_digest(&sources, &groups, &policy, &emails, &environment)?;
+    let policy = Policy {
+        groups,
+        environments: BTreeMap::from([(environment.clone(), policy)]),
+        emails,
+    };
+    let trust = Trust::build_policy(sources, policy, "source")?;
     let rule = trust.rule_for(&environment)?.clone();
 
     Ok(Source {
@@ -382,7 +413,366 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     })
 }
 
+/// `source.in_order`: as given, and implied by a `tested` atom of
+/// `source.require` (each promotion's base must be the version the
+/// environment really ran); `false` beside a `tested` atom is refused.
+fn in_order_field(map: &Map<String, Value>, require: &Rule) -> Result<bool> {
+    let given = opt_bool(map, "in_order")?;
+    let tested = require.has(Qualifier::Tested);
+    if tested && map.get("in_order") == Some(&Value::Bool(false)) {
+        return Err(Error::config(format!(
+            "source.in_order is false, but source.require \"{require}\" has a tested atom, which needs one promotion per check so that each tag's base is the version the environment ran; remove in_order (a tested atom implies it) or set it to true"
+        )));
+    }
+    Ok(given || tested)
+}
+
+/// `source.emails`: more addresses of a signer than its user IDs name, to
+/// match commit authors (policy.toml's `[emails]`): signer name -> list of
+/// addresses.
+fn emails_field(
+    map: &Map<String, Value>,
+    signers: &Map<String, Value>,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for (name, value) in string_map(map, "emails")? {
+        let field = format!("source.emails.{}", shown(&name));
+        if !signers.contains_key(&name) {
+            return Err(Error::config(format!(
+                "{field}: \"{}\" is not in source.signers; add their certificate to source.signers or remove the entry",
+                shown(&name)
+            )));
+        }
+        let Value::Array(items) = value else {
+            return Err(Error::config(format!(
+                "{field} must be a list of email addresses, not a {}",
+                type_name(&value)
+            )));
+        };
+        let mut list = Vec::new();
+        for item in items {
+            let Value::String(email) = item else {
+                return Err(Error::config(format!(
+                    "{field} must list email addresses as strings, not a {}",
+                    type_name(&item)
+                )));
+            };
+            if !crate::names::looks_like_email(&email) {
+                return Err(Error::config(format!(
+                    "{field}: \"{}\" is not an email address; write it as it appears in a commit's author, like \"alice@example.org\"",
+                    shown(&email)
+                )));
+            }
+            list.push(email);
+        }
+        out.insert(name, list);
+    }
+    Ok(out)
+}
+
+/// The environment's policy from `source`: `require` (already checked),
+/// `in_order`, and `since`, `emergency`, `review`, `review_within`,
+/// checked as policy.toml's are and named as `source.FIELD`.
+fn environment_fields(
+    map: &Map<String, Value>,
+    groups: &BTreeMap<String, Vec<String>>,
+    require: String,
+    in_order: bool,
+) -> Result<EnvironmentPolicy> {
+    let since = opt_string(map, "since", "source.since")?;
+    if let Some(rev) = &since {
+        let lower = rev.to_ascii_lowercase();
+        if !(crate::names::is_object_id(&lower) || crate::names::valid_tag_name(rev)) {
+            return Err(Error::config(format!(
+                "source.since \"{}\" is neither a full commit id nor a tag name; name the commit taken as reviewed by its 40 hexadecimal digits",
+                shown(rev)
+            )));
+        }
+    }
+    let emergency = opt_string(map, "emergency", "source.emergency")?;
+    let review = opt_string(map, "review", "source.review")?;
+    let review_within = opt_string(map, "review_within", "source.review_within")?;
+    match &emergency {
+        None => {
+            for (name, set) in [
+                ("review", review.is_some()),
+                ("review_within", review_within.is_some()),
+            ] {
+                if set {
+                    return Err(Error::config(format!(
+                        "source.{name} applies only to an emergency; set source.emergency too, or remove it"
+                    )));
+                }
+            }
+        }
+        Some(text) => {
+            Trust::parse_rule_in(groups, text, &rule_origin("source.emergency"))?;
+            if let Some(text) = &review {
+                Trust::parse_rule_in(groups, text, &rule_origin("source.review"))?;
+            }
+            let Some(within) = &review_within else {
+                return Err(Error::config(
+                    "source.review_within is missing; say how long an emergency may stay unreviewed, e.g. review_within: \"72h\"",
+                ));
+            };
+            if crate::trust::duration(within).is_none() {
+                return Err(Error::config(format!(
+                    "source.review_within \"{}\" is not a duration; write a whole number of minutes, hours or days, like \"90m\", \"72h\" or \"3d\", up to 366 days",
+                    shown(within)
+                )));
+            }
+        }
+    }
+    Ok(EnvironmentPolicy {
+        require,
+        since,
+        in_order,
+        emergency,
+        review,
+        review_within,
+        // source.tag_filter is applied by [`Source::gate`].
+        tag_filter: None,
+    })
+}
+
 /// Checks that `text` is an armored secret key, without using it.
 pub fn check_secret_key(text: &str, field: &str) -> Result<()> {
     crate::sign::check_secret_key(text, field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A source trusting the example keys alice, bob and staging (humans
+    /// and pipelines), requiring `require`, with `extra` fields.
+    fn source(require: &str, extra: Value) -> Map<String, Value> {
+        let cert = |name: &str| {
+            std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("keys/{name}.asc")),
+            )
+            .unwrap()
+        };
+        let mut map = json!({
+            "uri": "file:///srv/app.git",
+            "signers": {"alice": cert("alice"), "bob": cert("bob"), "staging": cert("staging")},
+            "groups": {"humans": ["alice", "bob"], "pipelines": ["staging"]},
+            "require": require,
+        });
+        if let (Some(m), Value::Object(extra)) = (map.as_object_mut(), extra) {
+            m.extend(extra);
+        }
+        match map {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn error(require: &str, extra: Value) -> String {
+        parse_source(source(require, extra))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_tested_atom_implies_in_order() {
+        let s = parse_source(source("2 of humans", json!({}))).unwrap();
+        assert!(!s.in_order);
+        let s = parse_source(source("2 of humans", json!({"in_order": true}))).unwrap();
+        assert!(s.in_order);
+        for extra in [
+            json!({}),
+            json!({"in_order": true}),
+            json!({"in_order": null}),
+        ] {
+            let s = parse_source(source("2 of humans and 1 of pipelines tested", extra)).unwrap();
+            assert!(s.in_order);
+            assert!(s.trust.in_order(ENVIRONMENT));
+        }
+        let s = parse_source(source(
+            "(1 of pipelines tested) or 2 of humans",
+            json!({"environment": "prod"}),
+        ))
+        .unwrap();
+        assert!(s.in_order);
+        assert_eq!(
+            error(
+                "2 of humans and 1 of pipelines tested",
+                json!({"in_order": false})
+            ),
+            "source.in_order is false, but source.require \"2 of humans and 1 of pipelines tested\" has a tested atom, \
+             which needs one promotion per check so that each tag's base is the version the environment ran; \
+             remove in_order (a tested atom implies it) or set it to true"
+        );
+    }
+
+    #[test]
+    fn since_is_a_commit_or_a_tag_name() {
+        let c = "0123456789ABCDEF0123456789abcdef01234567";
+        let s = parse_source(source(
+            "2 of humans besides author",
+            json!({"since": c, "environment": "prod"}),
+        ))
+        .unwrap();
+        assert_eq!(s.trust.since_for("prod"), Some(c.to_lowercase().as_str()));
+        let gate = s.gate();
+        assert_eq!(gate.since.as_deref(), Some(c.to_lowercase().as_str()));
+        assert_eq!(gate.since_field.as_deref(), Some("source.since"));
+        let s = parse_source(source("2 of humans", json!({"since": "v1.0"}))).unwrap();
+        assert_eq!(s.trust.since_for(ENVIRONMENT), Some("v1.0"));
+        for bad in ["HEAD~3", "a..b", "-v1"] {
+            assert_eq!(
+                error("2 of humans", json!({ "since": bad })),
+                format!(
+                    "source.since \"{bad}\" is neither a full commit id nor a tag name; \
+                     name the commit taken as reviewed by its 40 hexadecimal digits"
+                )
+            );
+        }
+        assert_eq!(
+            error("2 of humans", json!({"since": 3})),
+            "source.since must be a string, not a number"
+        );
+        assert_eq!(
+            error("2 of humans", json!({"since": " "})),
+            "source.since is empty; set it or leave it out"
+        );
+    }
+
+    #[test]
+    fn emails_name_signers_and_addresses() {
+        let s = parse_source(source(
+            "2 of humans besides author",
+            json!({"emails": {"alice": ["Alice@Users.Noreply.GitHub.com"], "bob": []}}),
+        ))
+        .unwrap();
+        let who: Vec<String> = s
+            .trust
+            .signers_with_email("alice@users.noreply.github.com")
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(who, ["alice"]);
+        for (emails, want) in [
+            (
+                json!("alice@example.org"),
+                "source.emails must be an object, not a string",
+            ),
+            (
+                json!({"zed": ["z@example.org"]}),
+                "source.emails.zed: \"zed\" is not in source.signers; add their certificate to source.signers or remove the entry",
+            ),
+            (
+                json!({"alice": "alice@example.org"}),
+                "source.emails.alice must be a list of email addresses, not a string",
+            ),
+            (
+                json!({"alice": [1]}),
+                "source.emails.alice must list email addresses as strings, not a number",
+            ),
+            (
+                json!({"alice": ["alice at example.org"]}),
+                "source.emails.alice: \"alice at example.org\" is not an email address; write it as it appears in a commit's author, like \"alice@example.org\"",
+            ),
+        ] {
+            assert_eq!(error("2 of humans", json!({ "emails": emails })), want);
+        }
+    }
+
+    #[test]
+    fn an_emergency_needs_review_within_and_known_groups() {
+        let s = parse_source(source(
+            "2 of humans and 1 of pipelines",
+            json!({"environment": "prod", "emergency": "1 of humans", "review_within": "72h"}),
+        ))
+        .unwrap();
+        let e = s.trust.emergency_for("prod").unwrap();
+        assert_eq!(e.rule.to_string(), "1 of humans");
+        assert_eq!(e.review.to_string(), "2 of humans and 1 of pipelines");
+        assert_eq!(e.within, std::time::Duration::from_secs(72 * 3600));
+        let s = parse_source(source(
+            "2 of humans",
+            json!({"emergency": "1 of pipelines", "review": "2 of humans", "review_within": "3d"}),
+        ))
+        .unwrap();
+        let e = s.trust.emergency_for(ENVIRONMENT).unwrap();
+        assert_eq!(e.review.to_string(), "2 of humans");
+        assert!(parse_source(source("2 of humans", json!({})))
+            .unwrap()
+            .trust
+            .emergency_for(ENVIRONMENT)
+            .is_none());
+
+        for (extra, want) in [
+            (
+                json!({"review": "2 of humans"}),
+                "source.review applies only to an emergency; set source.emergency too, or remove it",
+            ),
+            (
+                json!({"review_within": "72h"}),
+                "source.review_within applies only to an emergency; set source.emergency too, or remove it",
+            ),
+            (
+                json!({"emergency": "1 of humans"}),
+                "source.review_within is missing; say how long an emergency may stay unreviewed, e.g. review_within: \"72h\"",
+            ),
+            (
+                json!({"emergency": "1 of admins", "review_within": "72h"}),
+                "source.emergency: unknown group \"admins\"; define it in source.groups",
+            ),
+            (
+                json!({"emergency": "3 of humans", "review_within": "72h"}),
+                "source.emergency: needs 3 of humans but the group has only 2",
+            ),
+            (
+                json!({"emergency": "1 of", "review_within": "72h"}),
+                "source.emergency \"1 of\": column 5: expected a group name after \"1 of\"",
+            ),
+            (
+                json!({"emergency": "1 of humans", "review": "1 of admins", "review_within": "72h"}),
+                "source.review: unknown group \"admins\"; define it in source.groups",
+            ),
+            (
+                json!({"emergency": "1 of humans", "review_within": "3 days"}),
+                "source.review_within \"3 days\" is not a duration; write a whole number of minutes, hours or days, like \"90m\", \"72h\" or \"3d\", up to 366 days",
+            ),
+            (
+                json!({"emergency": "1 of humans", "review_within": "400d"}),
+                "source.review_within \"400d\" is not a duration; write a whole number of minutes, hours or days, like \"90m\", \"72h\" or \"3d\", up to 366 days",
+            ),
+            (
+                json!({"emergency": "1 of humans", "review_within": 72}),
+                "source.review_within must be a string, not a number",
+            ),
+        ] {
+            assert_eq!(error("2 of humans", extra.clone()), want, "{extra}");
+        }
+    }
+
+    #[test]
+    fn every_new_field_is_part_of_the_digest() {
+        let plain = parse_source(source("2 of humans", json!({})))
+            .unwrap()
+            .digest;
+        let mut seen = vec![plain.clone()];
+        for extra in [
+            json!({"since": "v1"}),
+            json!({"emails": {"alice": ["a@example.org"]}}),
+            json!({"emergency": "1 of humans", "review_within": "72h"}),
+            json!({"emergency": "1 of humans", "review_within": "48h"}),
+            json!({"emergency": "1 of humans", "review": "2 of humans", "review_within": "72h"}),
+        ] {
+            let d = parse_source(source("2 of humans", extra.clone()))
+                .unwrap()
+                .digest;
+            assert!(!seen.contains(&d), "{extra}");
+            seen.push(d);
+        }
+        assert_eq!(
+            parse_source(source("2 of humans", json!({})))
+                .unwrap()
+                .digest,
+            plain
+        );
+    }
 }
