@@ -4,7 +4,12 @@
 //! it; once its review is overdue, nothing newer is promoted in that
 //! environment, and every refusal names it and what it needs.
 
+// The command line's harness and the resource's share git.rs, gpg.rs and
+// process.rs; this file uses both.
+#![allow(clippy::duplicate_mod)]
+
 mod common;
+mod resource_support;
 
 use common::*;
 use serde_json::{json, Value};
@@ -309,4 +314,76 @@ fn emergency_settings_that_make_no_sense_are_refused_with_the_fix() {
         assert!(run.stderr.contains(why), "{env}: {}", run.stderr);
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     }
+}
+
+#[test]
+fn the_resource_says_emergency_and_holds_newer_versions_while_a_review_is_overdue() {
+    let w = resource_support::World::new();
+    let (a, b) = (w.key("alice"), w.key("bob"));
+    let t = resource_support::now();
+    let c1 = w.release("v1", "app", "1\n", "one", &[&a, &b], t - 20 * 3600);
+    let at = t - 3 * 3600;
+    let c2 = w.release("v2", "app", "2\n", "hotfix", &[&a], at);
+    let c3 = w.release("v3", "app", "3\n", "three", &[&a, &b], t - 100);
+    let mut source = w.standard_source(&w.file_uri(), "2 of humans");
+    source["environment"] = json!("prod");
+    source["emergency"] = json!("1 of humans");
+    source["review_within"] = json!("1h");
+    let due = iso(at + 3600);
+    let why = format!(
+        "v2 was promoted to prod as an emergency and its review was due at {due}; \
+         nothing newer is promoted in prod until v2 meets \"2 of humans\": \
+         it needs 1 more of humans other than alice (co-sign v2)"
+    );
+
+    let run = w.check(&source, Some(("v1", &c1)));
+    assert_eq!(
+        run.versions(),
+        vec![
+            ("v1".to_string(), c1.clone()),
+            ("v2".to_string(), c2.clone())
+        ],
+        "{}",
+        run.stderr
+    );
+    for line in [
+        format!(
+            "sigtag: v2: promoted to prod as an emergency; review overdue since {due}: needs 1 more of humans other than alice\n"
+        ),
+        format!("sigtag: skipping v3: rejected: {why}\n"),
+    ] {
+        assert!(run.stderr.contains(&line), "{line:?} not in:\n{}", run.stderr);
+    }
+    // in says so in its metadata and report.
+    let dest = w.fresh_dir("in");
+    let got = w.get(&source, "v2", &c2, &dest).ok();
+    let metadata = got["metadata"].as_array().unwrap();
+    assert!(
+        metadata.contains(&json!({"name": "emergency", "value": format!(
+            "review overdue since {due}: needs 1 more of humans other than alice"
+        )})),
+        "{metadata:?}"
+    );
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dest.join(".git/sigtag/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report[0]["emergency"], json!(true));
+    // in refuses the held-back version with the same reason.
+    w.get(&source, "v3", &c3, &w.fresh_dir("in"))
+        .assert_fails(&["tag v3 is not a valid version any more", &why]);
+
+    // bob reviews v2 on the server: the next check moves on to v3.
+    w.cosign(&b, "v2");
+    let run = w.check(&source, Some(("v2", &c2)));
+    assert_eq!(
+        run.versions(),
+        vec![
+            ("v2".to_string(), c2.clone()),
+            ("v3".to_string(), c3.clone())
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("emergency"), "{}", run.stderr);
 }

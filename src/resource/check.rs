@@ -449,6 +449,9 @@ fn judge_in_order(
         }
         judged += 1;
         let answer = if v.satisfied {
+            if let Some(line) = super::emergency_line(v) {
+                hints.push(((v.created, v.tag.as_str()), vec![line]));
+            }
             Answer::Satisfies
         } else if v.not_a_chain() {
             Answer::NotChain

@@ -1,8 +1,8 @@
 //! The resource's `source` fragment made from a keys directory (DESIGN
 //! §9): the trust root (`signers`, `groups`) and one environment's policy
 //! (`require`; `in_order` when the policy sets it or the rule has a
-//! `tested` atom; `since`, `emails`, `emergency`, `review` and
-//! `review_within` when the policy sets them), so that the command line
+//! `tested` atom; `since`, `emails`, `emergency`, `review`,
+//! `review_within` and `tag_filter` when the policy sets them), so that the command line
 //! and a pipeline share one reviewed trust root instead of two hand-kept
 //! copies.
 //!
@@ -73,6 +73,8 @@ pub struct Fragment {
     pub review: Option<String>,
     /// `review_within`, as the policy writes it.
     pub review_within: Option<String>,
+    /// `tag_filter`, as the policy writes it.
+    pub tag_filter: Option<String>,
 }
 
 /// The pipeline variable of a signer's certificates: `alice_pub`. A `.`
@@ -144,6 +146,7 @@ impl Fragment {
             emergency: fields.emergency,
             review: fields.review,
             review_within: fields.review_within,
+            tag_filter: trust.tag_filter_for(env).map(str::to_string),
         })
     }
 
@@ -181,12 +184,13 @@ impl Fragment {
         fragment
     }
 
-    /// `emergency`, `review` and `review_within`, those set.
+    /// `emergency`, `review`, `review_within` and `tag_filter`, those set.
     fn emergency_texts(&self) -> Vec<(&'static str, &str)> {
         [
             ("emergency", &self.emergency),
             ("review", &self.review),
             ("review_within", &self.review_within),
+            ("tag_filter", &self.tag_filter),
         ]
         .into_iter()
         .filter_map(|(name, value)| Some((name, value.as_deref()?)))
@@ -390,6 +394,7 @@ mod tests {
             emergency: Some("1 of x".into()),
             review: Some("2 of x".into()),
             review_within: Some("72h".into()),
+            tag_filter: Some("v*".into()),
         };
         let json = fragment.json();
         assert_eq!(json["in_order"], json!(true));
@@ -405,8 +410,10 @@ mod tests {
         assert!(fragment.yaml().ends_with(
             "require: \"1 of x\"\nin_order: true\nsince: \"v1.0\"\n\
              emails:\n  alice: [\"Alice@Users.Noreply.GitHub.com\", \"a@example.org\"]\n\
-             emergency: \"1 of x\"\nreview: \"2 of x\"\nreview_within: \"72h\"\n"
+             emergency: \"1 of x\"\nreview: \"2 of x\"\nreview_within: \"72h\"\n\
+             tag_filter: \"v*\"\n"
         ));
+        assert_eq!(json["tag_filter"], json!("v*"));
         for field in json.as_object().unwrap().keys() {
             assert!(
                 crate::resource::SOURCE_FIELDS.contains(&field.as_str()),
@@ -443,6 +450,7 @@ mod tests {
             emergency: None,
             review: None,
             review_within: None,
+            tag_filter: None,
         };
         assert_eq!(
             fragment.yaml(),

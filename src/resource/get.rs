@@ -174,6 +174,7 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
         };
         metadata.push(metadata_entry("base", &base));
     }
+    metadata.extend(super::emergency_entry(&verdict));
     for (layer, c) in verdict.counted() {
         metadata.push(metadata_entry(
             "signer",

@@ -148,6 +148,24 @@ pub fn verdict_line(verdict: &Verdict) -> String {
     crate::render::line::line_for(verdict, &rule_label(verdict))
 }
 
+/// For an emergency promotion: its metadata entry (`emergency`: "review
+/// needs 1 more of humans other than alice by ...", "reviewed: meets 2
+/// of humans", "review overdue since ...").
+pub fn emergency_entry(verdict: &Verdict) -> Option<MetadataEntry> {
+    let (_, review) = crate::render::line::emergency(verdict)?;
+    Some(metadata_entry("emergency", &review))
+}
+
+/// For an emergency promotion: the line check logs about it.
+pub fn emergency_line(verdict: &Verdict) -> Option<String> {
+    let (word, review) = crate::render::line::emergency(verdict)?;
+    Some(format!(
+        "{}: promoted to {} as an {word}; {review}",
+        request::shown(&verdict.tag),
+        verdict.environment
+    ))
+}
+
 /// Why a tag is not a version, for the log: the rejection, or what the rule
 /// still needs and why signatures that are there did not count
 /// ([`crate::render::line::reason`]): `does not meet "2 of humans": needs 1

@@ -710,6 +710,7 @@ fn output(
             metadata_entry("verdict", &super::verdict_line(after)),
         ],
     };
+    output.metadata.extend(super::emergency_entry(after));
     if let Some(t) = tested_from.filter(|_| added) {
         output
             .metadata
