@@ -908,18 +908,7 @@ impl<'t> Gate<'t> {
             .collect::<BTreeSet<String>>()
             .into_iter()
             .collect();
-        for (name, s) in
-            named
-                .iter()
-                .cloned()
-                .zip(self.in_parallel(repo, &named, |gate, repo, name| {
-                    let chain = chain::read(repo, name);
-                    let checks = verify::check_chain(&chain, gate.trust, gate.now);
-                    gate.signed(&chain, &checks)
-                })?)
-        {
-            signed.insert(name, s);
-        }
+        signed.extend(self.signed_all(repo, named)?);
         self.out_of_time()?;
         let listed: HashSet<&str> = candidates.iter().map(String::as_str).collect();
         for (name, s) in &signed {
@@ -951,18 +940,7 @@ impl<'t> Gate<'t> {
             })
             .map(|p| p.name.clone())
             .collect();
-        for (name, s) in
-            older
-                .iter()
-                .cloned()
-                .zip(self.in_parallel(repo, &older, |gate, repo, name| {
-                    let chain = chain::read(repo, name);
-                    let checks = verify::check_chain(&chain, gate.trust, gate.now);
-                    gate.signed(&chain, &checks)
-                })?)
-        {
-            signed.insert(name, s);
-        }
+        signed.extend(self.signed_all(repo, older)?);
         self.out_of_time()?;
 
         // Oldest first: each verdict with its base among the promotions
@@ -1032,6 +1010,17 @@ impl<'t> Gate<'t> {
                 })
             })
             .collect()
+    }
+
+    /// What the chains and signatures of `names` say, read and checked in
+    /// parallel, by name.
+    fn signed_all(&self, repo: &Repository, names: Vec<String>) -> Result<Vec<(String, Signed)>> {
+        let all = self.in_parallel(repo, &names, |gate, repo, name| {
+            let chain = chain::read(repo, name);
+            let checks = verify::check_chain(&chain, gate.trust, gate.now);
+            gate.signed(&chain, &checks)
+        })?;
+        Ok(names.into_iter().zip(all).collect())
     }
 
     /// The transition of a tag at `commit` standing at `key`, whose

@@ -347,7 +347,7 @@ fn a_transition_prod_does_not_make_is_refused_until_staging_tests_it() {
         ),
     );
     let hint = format!(
-        "sigtag: v4: staging tested v2 → v4 (from {}); prod's base is v3 ({}): stage prod's version v3 then v4 again",
+        "sigtag: v4: staging tested v2 -> v4 (from {}); prod's base is v3 ({}): stage prod's version v3 then v4 again",
         s.short(1),
         s.short(2)
     );

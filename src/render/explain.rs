@@ -294,51 +294,23 @@ fn tree(verdict: &Verdict, eval: &Eval, depth: usize, style: Style, out: &mut St
 /// "staging tested v1.1 -> v1.2 (from 1a2b…); prod's base is v1.0 (3c4d…):
 /// stage prod's version v1.0 then v1.2 again".
 fn tested_lines(verdict: &Verdict, t: &TestedFindings, pad: &str, style: Style, out: &mut String) {
-    let env = &verdict.environment;
-    let tag = &verdict.tag;
     // Plain output stays ASCII.
     let arrow = if style.marks { "→" } else { "->" };
-    let base = match &t.base {
-        Some((b, c)) => format!("{env}'s base is {b} ({})", short_id(&c.to_string())),
-        None => format!("{env} has no base for {tag}"),
-    };
+    let words = super::line::tested_words(&verdict.environment, &verdict.tag, t, arrow);
     let _ = writeln!(
         out,
-        "{pad}    a layer must record {}: {} ({base})",
+        "{pad}    a layer must record {}: {} ({})",
         crate::message::TESTED_FROM_TRAILER,
-        t.expected
+        t.expected,
+        words.base
     );
-    let fix = match &t.base {
-        Some((b, _)) => format!("stage {env}'s version {b} then {tag} again"),
-        None => format!("stage {tag} where nothing was deployed before (Sigtag-Tested-From: none)"),
-    };
-    for (signer, from) in &t.other {
-        let _ = if from.is_empty() {
-            writeln!(
-                out,
-                "{pad}    {} {signer} signed a layer recording no {}; {base}: {fix}",
-                style.no(),
-                crate::message::TESTED_FROM_TRAILER
-            )
-        } else {
-            let tested: Vec<String> = from
-                .iter()
-                .map(|f| match f {
-                    TestedFrom::Nothing => format!("{tag} as a first version (from none)"),
-                    TestedFrom::Commit(c) => match t.tags.get(c) {
-                        Some(name) => {
-                            format!("{name} {arrow} {tag} (from {})", short_id(&c.to_string()))
-                        }
-                        None => format!("{} {arrow} {tag}", short_id(&c.to_string())),
-                    },
-                })
-                .collect();
-            writeln!(
-                out,
-                "{pad}    {} {signer} tested {}; {base}: {fix}",
-                style.no(),
-                tested.join(", ")
-            )
-        };
+    for (signer, what) in &words.others {
+        let _ = writeln!(
+            out,
+            "{pad}    {} {signer} {what}; {}: {}",
+            style.no(),
+            words.base,
+            words.fix
+        );
     }
 }

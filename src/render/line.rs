@@ -286,6 +286,66 @@ fn short_keys(text: &str) -> String {
     out
 }
 
+/// What a `tested` atom that does not hold found, in words: the
+/// environment's base, how to recover, and for each counted signer of its
+/// group that recorded another transition (or none), what it did:
+/// `staging tested v2 -> v4 (from 1a2b3c4d5e6f)` with `base` "prod's base
+/// is v3 (3c4d5e6f7a8b)" and `fix` "stage prod's version v3 then v4
+/// again". `arrow` is "->" in plain output.
+pub struct TestedWords {
+    pub base: String,
+    pub fix: String,
+    /// (signer, what it did): "tested v2 -> v4 (from ...)", "signed a
+    /// layer recording no Sigtag-Tested-From".
+    pub others: Vec<(String, String)>,
+}
+
+/// [`TestedWords`] for tag `tag` of environment `env`.
+pub fn tested_words(
+    env: &str,
+    tag: &str,
+    t: &crate::rule::TestedFindings,
+    arrow: &str,
+) -> TestedWords {
+    use crate::message::{TestedFrom, TESTED_FROM_TRAILER};
+    let (base, fix) = match &t.base {
+        Some((b, c)) => (
+            format!("{env}'s base is {b} ({})", short_id(&c.to_string())),
+            format!("stage {env}'s version {b} then {tag} again"),
+        ),
+        None => (
+            format!("{env} has no base for {tag}"),
+            format!("stage {tag} where nothing was deployed before ({TESTED_FROM_TRAILER}: none)"),
+        ),
+    };
+    let others = t
+        .other
+        .iter()
+        .map(|(signer, from)| {
+            let what = if from.is_empty() {
+                format!("signed a layer recording no {TESTED_FROM_TRAILER}")
+            } else {
+                let tested: Vec<String> = from
+                    .iter()
+                    .map(|f| match f {
+                        TestedFrom::Nothing => format!("{tag} as a first version (from none)"),
+                        TestedFrom::Commit(c) => {
+                            let id = short_id(&c.to_string());
+                            match t.tags.get(c) {
+                                Some(name) => format!("{name} {arrow} {tag} (from {id})"),
+                                None => format!("{id} {arrow} {tag}"),
+                            }
+                        }
+                    })
+                    .collect();
+                format!("tested {}", tested.join(", "))
+            };
+            (signer.clone(), what)
+        })
+        .collect();
+    TestedWords { base, fix, others }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

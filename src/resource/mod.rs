@@ -181,12 +181,10 @@ pub fn refused_reason(verdict: &Verdict) -> String {
 /// For each `tested` atom of a refused tag's rule that does not hold: what
 /// each counted signer of its group tested instead, what the environment's
 /// base is, and how to recover, one line each, worded as `sigtag explain`
-/// words it: `v4: staging tested v2 → v4 (from 1a2b3c4d5e6f); prod's base
+/// words it: `v4: staging tested v2 -> v4 (from 1a2b3c4d5e6f); prod's base
 /// is v3 (3c4d5e6f7a8b): stage prod's version v3 then v4 again`. Empty
 /// for a satisfied or rejected tag.
 pub fn tested_hints(verdict: &Verdict) -> Vec<String> {
-    use crate::message::{TestedFrom, TESTED_FROM_TRAILER};
-    use crate::render::line::short_id;
     if verdict.satisfied || verdict.rejection.is_some() {
         return Vec::new();
     }
@@ -203,37 +201,12 @@ pub fn tested_hints(verdict: &Verdict) -> Vec<String> {
         let Some(t) = eval.tested.as_ref().filter(|_| !eval.holds) else {
             continue;
         };
-        let (base, fix) = match &t.base {
-            Some((b, c)) => (
-                format!("{env}'s base is {b} ({})", short_id(&c.to_string())),
-                format!("stage {env}'s version {b} then {tag} again"),
-            ),
-            None => (
-                format!("{env} has no base for {tag}"),
-                format!(
-                    "stage {tag} where nothing was deployed before ({TESTED_FROM_TRAILER}: none)"
-                ),
-            ),
-        };
-        for (signer, from) in &t.other {
-            let what = if from.is_empty() {
-                format!("signed a layer recording no {TESTED_FROM_TRAILER}")
-            } else {
-                let tested: Vec<String> = from
-                    .iter()
-                    .map(|f| match f {
-                        TestedFrom::Nothing => format!("{tag} as a first version (from none)"),
-                        TestedFrom::Commit(c) => match t.tags.get(c) {
-                            Some(name) => {
-                                format!("{name} → {tag} (from {})", short_id(&c.to_string()))
-                            }
-                            None => format!("{} → {tag}", short_id(&c.to_string())),
-                        },
-                    })
-                    .collect();
-                format!("tested {}", tested.join(", "))
-            };
-            out.push(format!("{tag}: {signer} {what}; {base}: {fix}"));
+        let words = crate::render::line::tested_words(env, tag, t, "->");
+        for (signer, what) in &words.others {
+            out.push(format!(
+                "{tag}: {signer} {what}; {}: {}",
+                words.base, words.fix
+            ));
         }
     }
     out
