@@ -869,9 +869,17 @@ impl<'t> Gate<'t> {
             }))
             .collect();
 
-        // Where every candidate stands (a chain read, no signature).
+        // Where every candidate stands (a chain read, no signature); the
+        // named tags are placed below by the reading that checks their
+        // signatures, so no chain is read twice.
+        let named_set: HashSet<&str> = wanted.iter().map(Wanted::name).collect();
+        let to_place: Vec<String> = candidates
+            .iter()
+            .filter(|n| !named_set.contains(n.as_str()))
+            .cloned()
+            .collect();
         let placed: Vec<Option<(i64, Oid)>> =
-            self.in_parallel(repo, &candidates, |_, repo, name| {
+            self.in_parallel(repo, &to_place, |_, repo, name| {
                 let c = chain::read(repo, name);
                 let commit = c.commit.as_deref().and_then(|c| Oid::from_str(c).ok());
                 match (c.rejection(), c.created(), commit) {
@@ -880,7 +888,7 @@ impl<'t> Gate<'t> {
                 }
             })?;
         self.out_of_time()?;
-        let mut placed: Vec<Placed> = candidates
+        let mut placed: Vec<Placed> = to_place
             .iter()
             .zip(placed)
             .filter_map(|(name, p)| {
@@ -910,11 +918,11 @@ impl<'t> Gate<'t> {
             .collect();
         signed.extend(self.signed_all(repo, named)?);
         self.out_of_time()?;
-        let listed: HashSet<&str> = candidates.iter().map(String::as_str).collect();
+        let listed: HashSet<&str> = to_place.iter().map(String::as_str).collect();
         for (name, s) in &signed {
             if let Some((created, commit)) = s.placed() {
-                // Chains given, and named tags that are no candidate, are
-                // placed by what was just read.
+                // Chains given and named tags are placed by what was just
+                // read.
                 if !listed.contains(name.as_str()) {
                     placed.push(Placed {
                         name: name.clone(),
