@@ -350,7 +350,15 @@ impl Trust {
             if e.in_order || rule.has(crate::rule::Qualifier::Tested) {
                 in_order.insert(env.clone());
             }
-            if let Some(emergency) = emergency_of(&groups, &e, &rule, policy_origin, &env)? {
+            let field = |name: &str| format!("{policy_origin}: environments.{env}.{name}");
+            let names = EmergencyNames {
+                field: &field,
+                emergency: &format!("environments.{env}.emergency"),
+                example: "review_within = \"72h\"",
+                quoted: false,
+                groups_at: "under [groups]",
+            };
+            if let Some(emergency) = emergency_of(&groups, &e, &rule, &names)? {
                 emergencies.insert(env.clone(), emergency);
             }
             if let Some(filter) = &e.tag_filter {
@@ -563,17 +571,45 @@ pub fn read_policy(text: &str, origin: &str) -> Result<Policy> {
     })
 }
 
-/// `emergency`, `review` and `review_within` of `env`, checked: `review`
-/// and `review_within` only beside `emergency`, which needs
-/// `review_within`.
-fn emergency_of(
+/// How messages about an environment's emergency settings name them:
+/// policy.toml's `keys/policy.toml: environments.prod.review`, or the
+/// resource's `source.review`.
+pub struct EmergencyNames<'a> {
+    /// The setting `name` where it is read, for the start of a message.
+    pub field: &'a dyn Fn(&str) -> String,
+    /// The setting `emergency`, as a fix names it.
+    pub emergency: &'a str,
+    /// `review_within` as the format writes it: `review_within = "72h"`.
+    pub example: &'a str,
+    /// Rule messages: whether the rule's text is quoted, and where groups
+    /// are defined ([`RuleOrigin`]).
+    pub quoted: bool,
+    pub groups_at: &'a str,
+}
+
+impl EmergencyNames<'_> {
+    fn rule_origin<'f>(&self, field: &'f str) -> RuleOrigin<'f>
+    where
+        Self: 'f,
+    {
+        RuleOrigin {
+            field,
+            quoted: self.quoted,
+            groups_at: self.groups_at,
+        }
+    }
+}
+
+/// `emergency`, `review` and `review_within` of an environment whose rule
+/// is `require`, checked: `review` and `review_within` only beside
+/// `emergency`, which needs `review_within`.
+pub fn emergency_of(
     groups: &BTreeMap<String, Vec<String>>,
     e: &EnvironmentPolicy,
     require: &Rule,
-    origin: &str,
-    env: &str,
+    names: &EmergencyNames<'_>,
 ) -> Result<Option<Emergency>> {
-    let field = |name: &str| format!("{origin}: environments.{env}.{name}");
+    let field = names.field;
     let Some(text) = &e.emergency else {
         for (name, set) in [
             ("review", e.review.is_some()),
@@ -581,22 +617,24 @@ fn emergency_of(
         ] {
             if set {
                 return Err(Error::config(format!(
-                    "{} applies only to an emergency; set environments.{env}.emergency too, or remove it",
-                    field(name)
+                    "{} applies only to an emergency; set {} too, or remove it",
+                    field(name),
+                    names.emergency
                 )));
             }
         }
         return Ok(None);
     };
-    let rule = Trust::parse_rule_in(groups, text, &RuleOrigin::plain(&field("emergency")))?;
+    let rule = Trust::parse_rule_in(groups, text, &names.rule_origin(&field("emergency")))?;
     let review = match &e.review {
-        Some(r) => Trust::parse_rule_in(groups, r, &RuleOrigin::plain(&field("review")))?,
+        Some(r) => Trust::parse_rule_in(groups, r, &names.rule_origin(&field("review")))?,
         None => require.clone(),
     };
     let Some(within) = &e.review_within else {
         return Err(Error::config(format!(
-            "{} is missing; say how long an emergency may stay unreviewed, e.g. review_within = \"72h\"",
-            field("review_within")
+            "{} is missing; say how long an emergency may stay unreviewed, e.g. {}",
+            field("review_within"),
+            names.example
         )));
     };
     let within = duration(within).ok_or_else(|| {

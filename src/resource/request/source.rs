@@ -358,7 +358,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     let parsed = Trust::parse_rule_in(&groups, &require, &rule_origin("source.require"))?;
     let in_order = in_order_field(&map, &parsed)?;
     let emails = emails_field(&map, &signers)?;
-    let policy = environment_fields(&map, &groups, require, in_order)?;
+    let policy = environment_fields(&map, &groups, require, &parsed, in_order)?;
     let signing_key = opt_string(&map, "signing_key", "source.signing_key")?;
     if let Some(key) = &signing_key {
         check_secret_key(key, "source.signing_key")?;
@@ -477,6 +477,7 @@ fn environment_fields(
     map: &Map<String, Value>,
     groups: &BTreeMap<String, Vec<String>>,
     require: String,
+    parsed: &Rule,
     in_order: bool,
 ) -> Result<EnvironmentPolicy> {
     let since = opt_string(map, "since", "source.since")?;
@@ -492,38 +493,7 @@ fn environment_fields(
     let emergency = opt_string(map, "emergency", "source.emergency")?;
     let review = opt_string(map, "review", "source.review")?;
     let review_within = opt_string(map, "review_within", "source.review_within")?;
-    match &emergency {
-        None => {
-            for (name, set) in [
-                ("review", review.is_some()),
-                ("review_within", review_within.is_some()),
-            ] {
-                if set {
-                    return Err(Error::config(format!(
-                        "source.{name} applies only to an emergency; set source.emergency too, or remove it"
-                    )));
-                }
-            }
-        }
-        Some(text) => {
-            Trust::parse_rule_in(groups, text, &rule_origin("source.emergency"))?;
-            if let Some(text) = &review {
-                Trust::parse_rule_in(groups, text, &rule_origin("source.review"))?;
-            }
-            let Some(within) = &review_within else {
-                return Err(Error::config(
-                    "source.review_within is missing; say how long an emergency may stay unreviewed, e.g. review_within: \"72h\"",
-                ));
-            };
-            if crate::trust::duration(within).is_none() {
-                return Err(Error::config(format!(
-                    "source.review_within \"{}\" is not a duration; write a whole number of minutes, hours or days, like \"90m\", \"72h\" or \"3d\", up to 366 days",
-                    shown(within)
-                )));
-            }
-        }
-    }
-    Ok(EnvironmentPolicy {
+    let policy = EnvironmentPolicy {
         require,
         since,
         in_order,
@@ -532,7 +502,17 @@ fn environment_fields(
         review_within,
         // source.tag_filter is applied by [`Source::gate`].
         tag_filter: None,
-    })
+    };
+    let field = |name: &str| format!("source.{name}");
+    let names = crate::trust::EmergencyNames {
+        field: &field,
+        emergency: "source.emergency",
+        example: "review_within: \"72h\"",
+        quoted: true,
+        groups_at: "in source.groups",
+    };
+    crate::trust::emergency_of(groups, &policy, parsed, &names)?;
+    Ok(policy)
 }
 
 /// Checks that `text` is an armored secret key, without using it.
