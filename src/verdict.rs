@@ -623,10 +623,7 @@ impl<'t> Gate<'t> {
                 Signature::Counts(c) => c.expires,
                 Signature::Fails(_) => None,
             })
-            .map(|t| {
-                t.duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            })
+            .map(seconds)
             .min();
         Signed {
             tag: chain.name.clone(),

@@ -188,10 +188,10 @@ fn answer(
     let source = &request.source;
     let now = unix_now();
     let mut known = cache.verdicts(&source.digest, now);
-    // Under a rule with transition atoms a verdict rests on the older
-    // tags' (its base), so no verdict is taken from the cache.
-    let transitions =
-        Gate::new(&source.trust, &source.environment, source.rule.clone()).needs_history();
+    // Under a rule with transition atoms, or in an environment that takes
+    // emergencies, a verdict rests on the older tags', so no verdict is
+    // taken from this cache (the fold keeps its own, see judge_in_order).
+    let transitions = source.gate().needs_history();
     if transitions {
         known.live.clear();
     }
@@ -415,11 +415,7 @@ fn judge_in_order(
             match fold.answers.get(&t.name) {
                 Some(a) => {
                     cached += 1;
-                    t.status = match a {
-                        Answer::Satisfies => Status::Satisfies,
-                        Answer::NotChain => Status::NotChain,
-                        Answer::Refused(r) => Status::Refused(r.clone()),
-                    };
+                    t.status = status_of(a);
                 }
                 None => all = false,
             }
@@ -459,11 +455,7 @@ fn judge_in_order(
             hints.push(((v.created, v.tag.as_str()), tested_hints(v)));
             Answer::Refused(refused_reason(v))
         };
-        t.status = match &answer {
-            Answer::Satisfies => Status::Satisfies,
-            Answer::NotChain => Status::NotChain,
-            Answer::Refused(r) => Status::Refused(r.clone()),
-        };
+        t.status = status_of(&answer);
         answers.insert(t.name.clone(), answer);
     }
     hints.sort_by(|a, b| a.0.cmp(&b.0));
@@ -478,6 +470,15 @@ fn judge_in_order(
         log(&format!("could not save the fold's answers: {e}"));
     }
     Ok((judged, 0, hints))
+}
+
+/// A tag's status for [`select`] from the fold's answer on it.
+fn status_of(answer: &Answer) -> Status {
+    match answer {
+        Answer::Satisfies => Status::Satisfies,
+        Answer::NotChain => Status::NotChain,
+        Answer::Refused(r) => Status::Refused(r.clone()),
+    }
 }
 
 /// The longest a fold's answers are kept, in seconds.
