@@ -10,10 +10,9 @@
 //!
 //! One module per job: [`json`] (values, fields and their messages),
 //! [`uri`] (transports), [`version`] (tag names and object ids),
-//! [`source`] (the source and its trust root) and `digest` (the verdict
-//! cache's key).
+//! [`source`] (the source and its trust root, whose trust digest keys the
+//! verdict cache).
 
-mod digest;
 pub mod json;
 pub mod source;
 pub mod uri;

@@ -8,7 +8,6 @@
 //! any certificate is parsed; [`Trust::build_policy`] then checks the same
 //! things again, as it does for policy.toml.
 
-use super::digest::trust_digest;
 use super::json::{
     deny_unknown, opt_bool, opt_string, req_string, seconds_field, shown, string_map, type_name,
 };
@@ -379,7 +378,6 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     )?;
 
     let environment = environment_field(&map)?;
-    let digest = trust_digest(&sources, &groups, &policy, &emails, &environment)?;
     let policy = Policy {
         groups,
         environments: BTreeMap::from([(environment.clone(), policy)]),
@@ -387,6 +385,10 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     };
     let trust = Trust::build_policy(sources, policy, "source")?;
     let rule = trust.rule_for(&environment)?.clone();
+    let digest = trust
+        .digest_for(&environment)
+        .map(str::to_string)
+        .ok_or_else(|| Error::config("source.environment names no environment"))?;
 
     Ok(Source {
         uri,

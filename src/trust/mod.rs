@@ -22,6 +22,14 @@
 //!
 //! Everything is checked when the trust root is loaded, before any tag is
 //! read, so a configuration mistake can never turn into a verdict.
+//!
+//! Each environment has a trust digest ([`Trust::digest_for`], made by
+//! [`digest`]): the SHA-256 of every input of its verdicts but the tag and
+//! the clock. The resource keys its verdict cache by it; `audit` and
+//! `attest` print it, so evidence names the exact configuration that
+//! judged.
+
+mod digest;
 
 use crate::error::{Error, Result};
 use crate::keys::{HoldsKeys, Keyring, Keys};
@@ -72,6 +80,8 @@ pub struct Trust {
     emergencies: BTreeMap<String, Emergency>,
     /// `tag_filter` of each environment that sets one.
     tag_filters: BTreeMap<String, String>,
+    /// The trust digest of each environment ([`digest::trust_digest`]).
+    digests: BTreeMap<String, String>,
 }
 
 /// How an environment takes an emergency change (DESIGN §6): a tag that
@@ -277,6 +287,13 @@ impl Trust {
             environments,
             emails: extra_emails,
         } = policy;
+        let digests = environments
+            .iter()
+            .map(|(env, e)| {
+                let d = digest::trust_digest(&sources, &groups, e, &extra_emails, env)?;
+                Ok((env.clone(), d))
+            })
+            .collect::<Result<BTreeMap<_, _>>>()?;
         let mut signers: Vec<Signer> = Vec::new();
         for src in sources {
             if !valid_name(&src.name) {
@@ -410,7 +427,15 @@ impl Trust {
             in_order,
             emergencies,
             tag_filters,
+            digests,
         })
+    }
+
+    /// The trust digest of environment `env` (lower-case hex SHA-256):
+    /// it changes with any certificate, group, `[emails]` entry or field
+    /// of the environment that can change a verdict.
+    pub fn digest_for(&self, env: &str) -> Option<&str> {
+        self.digests.get(env).map(String::as_str)
     }
 
     /// Does the policy say `in_order = true` for environment `env`
@@ -765,7 +790,7 @@ mod tests {
 
     #[test]
     fn parse_policy_reads_the_example_policy() {
-        let text = include_str!("../keys/policy.toml");
+        let text = include_str!("../../keys/policy.toml");
         let (groups, environments) = parse_policy(text, "keys/policy.toml").unwrap();
         assert_eq!(groups["humans"], ["alice", "bob", "carol"]);
         assert_eq!(environments["prod"], "2 of humans and 1 of pipelines");

@@ -1,11 +1,12 @@
-//! The verdict cache's key of a trust configuration.
+//! The trust digest of an environment: the verdict cache's key, and what
+//! evidence names as the policy that judged.
 
+use super::{CertSource, EnvironmentPolicy};
 use crate::digest::Sha256;
 use crate::error::Result;
-use crate::trust::{CertSource, EnvironmentPolicy};
 use std::collections::BTreeMap;
 
-/// The cache key of a trust configuration: every input of a verdict except
+/// The trust digest of an environment's configuration: every input of a verdict except
 /// the tag itself and the clock. `policy` holds the environment's rule and
 /// every field that can change a verdict (`since`, `emergency`, `review`,
 /// `review_within`); `emails` the `[emails]` table. A field that is absent
