@@ -48,6 +48,7 @@
     )
 )]
 
+pub mod audit;
 pub mod chain;
 pub mod date;
 pub mod digest;

@@ -149,6 +149,10 @@ pub fn seconds(d: Duration) -> String {
     }
 }
 
+/// The longest commit subject a report (`sigtag audit`) shows whole;
+/// longer ones are cut there and end in `…`.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+
 #[cfg(test)]
 mod tests {
     use super::*;

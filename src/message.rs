@@ -136,6 +136,26 @@ pub fn tested_from(message: &str) -> Result<Option<TestedFrom>, String> {
     Ok(found)
 }
 
+/// The pull request a commit merges, from "Merge pull request #N ..." or a
+/// squash subject ending in "(#N)".
+pub fn pull_request_of(summary: &str) -> Option<u64> {
+    let digits = |s: &str| -> Option<u64> {
+        let d: String = s.chars().take_while(char::is_ascii_digit).collect();
+        (!d.is_empty()).then(|| d.parse().ok()).flatten()
+    };
+    if let Some(rest) = summary.strip_prefix("Merge pull request #") {
+        return digits(rest);
+    }
+    let s = summary.trim_end();
+    let inner = s.strip_suffix(')')?;
+    let (_, n) = inner.rsplit_once("(#")?;
+    if n.chars().all(|c| c.is_ascii_digit()) {
+        digits(n)
+    } else {
+        None
+    }
+}
+
 /// Lines a pipeline's layer carries to name the build that made it:
 /// `NAME=value` for these names, and `Build: URL`.
 pub const BUILD_VARS: &[&str] = &[

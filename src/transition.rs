@@ -41,7 +41,7 @@
 //! commits of the range and the boundary around it).
 
 use crate::chain::{self, Replacements};
-use crate::limits::MAX_RANGE_COMMITS;
+use crate::limits::{MAX_RANGE_COMMITS, MAX_SUBJECT_CHARS};
 use git2::{Oid, Repository};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -59,6 +59,23 @@ pub struct RangeCommit {
     pub author: String,
     /// The author's email address as recorded, for matching to signers.
     pub email: String,
+    /// The author's time (seconds since the epoch).
+    pub time: i64,
+    /// The subject (first line of the message), made printable.
+    pub subject: String,
+}
+
+/// A commit's subject for reports: control and invisible characters
+/// dropped, at most [`MAX_SUBJECT_CHARS`] characters (then `…`).
+fn subject_of(subject: &str) -> String {
+    let clean = crate::message::sanitize(subject).replace(['\n', '\t'], " ");
+    if clean.chars().count() > MAX_SUBJECT_CHARS {
+        let mut cut: String = clean.chars().take(MAX_SUBJECT_CHARS).collect();
+        cut.push('…');
+        cut
+    } else {
+        clean
+    }
 }
 
 /// Why a tag's transition cannot be judged. [`Refusal::sentence`] words it
@@ -309,10 +326,13 @@ impl<'r> History<'r> {
             let name = String::from_utf8_lossy(author.name_bytes()).into_owned();
             let email = String::from_utf8_lossy(author.email_bytes()).into_owned();
             let shown = |s: &str| crate::names::printable(&crate::message::sanitize(s));
+            let subject = String::from_utf8_lossy(c.summary_bytes().unwrap_or_default());
             out.push(RangeCommit {
                 id: oid,
                 author: format!("{} <{}>", shown(&name), shown(&email)),
                 email,
+                time: author.when().seconds(),
+                subject: subject_of(&subject),
             });
             Ok(())
         })?;

@@ -820,7 +820,7 @@ impl<'t> Gate<'t> {
 
     /// The environment's candidate promotions: the tags of `repo` that
     /// match the filter.
-    fn candidates(&self, repo: &Repository) -> Result<Vec<String>> {
+    pub fn candidates(&self, repo: &Repository) -> Result<Vec<String>> {
         Ok(chain::tag_names(repo)?
             .into_iter()
             .filter(|n| {

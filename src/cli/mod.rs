@@ -6,6 +6,7 @@
 //! optional values of `--gpg-agent` and `--card` and turns clap's errors
 //! into one line; [`docs`] makes the completions and the manual pages.
 
+mod audit;
 mod demo;
 mod docs;
 mod keys;
@@ -335,6 +336,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every promotion of an environment as evidence: who approved each,
+    /// when, what it changed (text, json, csv or html)
+    Audit(audit::AuditArgs),
     /// The trust root's health: every signer, its keys, and what to fix;
     /// `keys source` prints the resource's source fragment
     Keys(keys::KeysArgs),
@@ -385,6 +389,7 @@ pub fn main() -> i32 {
         Command::Verify { .. }
             | Command::Explain { .. }
             | Command::List { .. }
+            | Command::Audit(_)
             | Command::Demo
             | Command::Completions { .. }
             | Command::Man { .. }
@@ -732,6 +737,7 @@ fn run(command: Command, args: &parse::Args, style: Style) -> Result<i32> {
             judge_and_print(&repo, &trust, &env, &names, json, style)?;
             Ok(0)
         }
+        Command::Audit(args) => audit::run(args, VERSION),
         Command::Keys(args) => keys::run(args),
         Command::Demo => demo::run(style).map(|()| 0),
         Command::Card {

@@ -52,7 +52,7 @@
 use crate::date::rfc3339;
 use crate::message::TestedFrom;
 use crate::rule::{Eval, Node, Qualifier, Rule};
-use crate::verdict::{Signature, Verdict};
+use crate::verdict::{EmergencyVerdict, Signature, Verdict};
 use serde::Serialize;
 
 /// A signature that counts.
@@ -194,6 +194,21 @@ pub struct ReviewEntry {
     pub needs: Option<String>,
 }
 
+impl ReviewEntry {
+    /// The review of an emergency promotion.
+    pub fn of(e: &EmergencyVerdict) -> ReviewEntry {
+        ReviewEntry {
+            emergency_rule: e.rule.to_string(),
+            rule: e.review.to_string(),
+            reviewed: e.reviewed,
+            overdue: e.overdue,
+            since: super::line::date(e.since),
+            due: super::line::date(e.due),
+            needs: e.needs(),
+        }
+    }
+}
+
 impl Report {
     /// The report of a verdict.
     pub fn of(verdict: &Verdict) -> Report {
@@ -302,15 +317,7 @@ impl Report {
                     .collect()
             }),
             emergency: verdict.emergency.is_some(),
-            review: verdict.emergency.as_ref().map(|e| ReviewEntry {
-                emergency_rule: e.rule.to_string(),
-                rule: e.review.to_string(),
-                reviewed: e.reviewed,
-                overdue: e.overdue,
-                since: super::line::date(e.since),
-                due: super::line::date(e.due),
-                needs: e.needs(),
-            }),
+            review: verdict.emergency.as_ref().map(ReviewEntry::of),
         }
     }
 }
@@ -379,6 +386,12 @@ impl RuleNode {
 }
 
 /// The rule an evaluation is shaped like, to print it as the policy would.
+/// The rule an evaluated node stands for, as text ("1 of humans besides
+/// author").
+pub fn rule_text(eval: &Eval) -> String {
+    rule_of(eval).to_string()
+}
+
 fn rule_of(eval: &Eval) -> Rule {
     match &eval.node {
         Node::Atom {

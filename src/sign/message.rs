@@ -13,32 +13,13 @@
 
 use super::LayerOptions;
 use crate::error::{Error, Result};
+pub use crate::message::pull_request_of;
 use crate::message::{free_text, is_machine_line, sanitize};
 
 /// Normalises a message the way `git tag` does by default; see
 /// [`crate::message::cleanup`].
 pub fn clean_message(msg: &str) -> String {
     crate::message::cleanup(msg)
-}
-
-/// The pull request a commit merges, from "Merge pull request #N ..." or a
-/// squash subject ending in "(#N)".
-pub fn pull_request_of(summary: &str) -> Option<u64> {
-    let digits = |s: &str| -> Option<u64> {
-        let d: String = s.chars().take_while(char::is_ascii_digit).collect();
-        (!d.is_empty()).then(|| d.parse().ok()).flatten()
-    };
-    if let Some(rest) = summary.strip_prefix("Merge pull request #") {
-        return digits(rest);
-    }
-    let s = summary.trim_end();
-    let inner = s.strip_suffix(')')?;
-    let (_, n) = inner.rsplit_once("(#")?;
-    if n.chars().all(|c| c.is_ascii_digit()) {
-        digits(n)
-    } else {
-        None
-    }
 }
 
 /// The first of `candidates` that is clean free text (no line that looks
