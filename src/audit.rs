@@ -268,12 +268,13 @@ pub fn collect(
     let gitdir: PathBuf = repo.path().to_path_buf();
     let chunk = (kept.len() / (rayon::current_num_threads() * 4)).max(8);
     let records: Vec<Record> = kept
-        .par_chunks(chunk)
+        .into_par_iter()
+        .chunks(chunk)
         .map(|chunk| {
             let repo = crate::gate::open_gitdir(&gitdir)?;
             let history = History::open(&repo);
             Ok(chunk
-                .iter()
+                .into_iter()
                 .map(|(v, base)| evidence(&repo, &history, v, base, since_rev.as_deref()))
                 .collect::<Vec<Record>>())
         })
@@ -374,8 +375,8 @@ fn reachable(repo: &Repository, commit: Oid, shown: &str) -> Result<HashSet<Oid>
 fn evidence(
     repo: &Repository,
     history: &History<'_>,
-    v: &Verdict,
-    base: &Result<Option<Base>, String>,
+    v: Verdict,
+    base: Result<Option<Base>, String>,
     since_rev: Option<&str>,
 ) -> Record {
     // Each layer's message as verification parsed it: without its
@@ -391,7 +392,7 @@ fn evidence(
         })
         .collect();
     let commit = v.commit.as_deref().and_then(|c| Oid::from_str(c).ok());
-    let (base, since, range) = match (base, commit) {
+    let (base, since, range) = match (&base, commit) {
         (Err(why), _) => (None, None, Range::NotListed(why.clone())),
         (Ok(_), None) => (
             None,
@@ -443,7 +444,7 @@ fn evidence(
         }
     };
     Record {
-        verdict: v.clone(),
+        verdict: v,
         base,
         since,
         range,

@@ -4,7 +4,7 @@
 //!
 //! [`evaluate`] is pure: it reads a loaded [`Trust`] and judges it at a
 //! reference time, under the same policy verification uses
-//! ([`crate::policy::Policy`]). [`text`] and [`json`] render its answer;
+//! ([`crate::policy::Policy`]). [`text`] and [`json`](fn@json) render its answer;
 //! the command line (`sigtag keys`) only prints them. Where each signer's
 //! files are is not part of a [`Trust`], so the renderers take them.
 //!

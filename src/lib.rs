@@ -15,7 +15,10 @@
 //! root (certificates, groups, rules) and checks it completely before any
 //! tag is read; `health` judges a loaded trust root's keys (`sigtag
 //! keys`), and `resource::fragment` turns it into the resource's `source`
-//! (`sigtag keys source`). `sign` writes new layers and `remote` publishes them;
+//! (`sigtag keys source`). `audit` gathers, around the verdicts on an
+//! environment's tags, the evidence `sigtag audit` reports (bases, ranges,
+//! the builds layers name), which `render::audit` renders.
+//! `sign` writes new layers and `remote` publishes them;
 //! `resource` (the Concourse resource type) is a thin front end, and so
 //! are the command line and the demo, which live in the `sigtag` binary
 //! (src/main.rs), not in this library.

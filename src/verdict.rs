@@ -4,8 +4,8 @@
 //! [`Gate::judge`] reads a tag's chain ([`chain::read`]), checks its
 //! signatures ([`verify::check_chain`]) and evaluates the environment's
 //! rule, once. Every front end goes through a [`Gate`]: the command line's
-//! `verify`, `list` and `explain`, the demo, `cosign --require`, and the
-//! resource's `check`, `in` and `out`. Renderers ([`crate::render`]) only
+//! `verify`, `list`, `explain` and `audit` ([`crate::audit`]), the demo,
+//! `cosign --require`, and the resource's `check`, `in` and `out`. Renderers ([`crate::render`]) only
 //! read a [`Verdict`]: they need neither the trust root nor the repository,
 //! and never evaluate a rule.
 //!

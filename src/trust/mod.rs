@@ -24,7 +24,7 @@
 //! read, so a configuration mistake can never turn into a verdict.
 //!
 //! Each environment has a trust digest ([`Trust::digest_for`], made by
-//! [`digest`]): the SHA-256 of every input of its verdicts but the tag and
+//! `digest`): the SHA-256 of every input of its verdicts but the tag and
 //! the clock. The resource keys its verdict cache by it; `audit` and
 //! `attest` print it, so evidence names the exact configuration that
 //! judged.

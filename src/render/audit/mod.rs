@@ -150,7 +150,7 @@ pub fn signed_at(c: &Counted) -> String {
     crate::date::rfc3339(c.created)
 }
 
-/// The build in words: "main/app/staging #17 https://ci.example.org/...".
+/// The build in words: `main/app/staging #17 https://ci.example.org/...`.
 pub fn build_words(b: &Build) -> String {
     match (b.name(), &b.url) {
         (Some(n), Some(u)) => format!("{n} {u}"),
