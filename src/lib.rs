@@ -16,6 +16,9 @@
 //! tag is read; `health` judges a loaded trust root's keys (`sigtag
 //! keys`), and `resource::fragment` turns it into the resource's `source`
 //! (`sigtag keys source`). `sign` writes new layers and `remote` publishes them;
+//! `attest` turns a verdict into an in-toto statement with a SLSA
+//! Verification Summary (signed in a DSSE envelope on request), for
+//! `sigtag attest` and the resource's `in`.
 //! `resource` (the Concourse resource type) is a thin front end, and so
 //! are the command line and the demo, which live in the `sigtag` binary
 //! (src/main.rs), not in this library.
@@ -29,8 +32,8 @@
 //!
 //! No two modules import each other: `keys` depends on none of the
 //! others, `trust` on `keys`, `verify` on `trust` (never on `render` or
-//! `sign`), `verdict` on `verify`, `render` on `verdict`, and `sign` on
-//! `verdict`. The leaves `limits` (every bound the docs promise), `date`,
+//! `sign`), `verdict` on `verify`, `render` on `verdict`, `sign` on
+//! `verdict`, and `attest` on `verdict`, `sign` and `remote`'s URLs. The leaves `limits` (every bound the docs promise), `date`,
 //! `names`, `encoding`, `digest` and `message` import nothing of the
 //! crate's pipeline; messages are built from `limits`.
 
@@ -48,6 +51,7 @@
     )
 )]
 
+pub mod attest;
 pub mod chain;
 pub mod date;
 pub mod digest;
