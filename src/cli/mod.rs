@@ -4,8 +4,10 @@
 //! from a [`Gate`] and is printed by a renderer of [`sigtag::render`], in
 //! the [`Style`] that [`style`] chooses for stdout. [`parse`] reads the
 //! optional values of `--gpg-agent` and `--card` and turns clap's errors
-//! into one line; [`docs`] makes the completions and the manual pages.
+//! into one line; [`docs`] makes the completions and the manual pages;
+//! [`attest`](mod@attest) writes the statements of `sigtag attest`.
 
+mod attest;
 mod demo;
 mod docs;
 mod keys;
@@ -61,11 +63,12 @@ Examples:
   sigtag cosign v1.4.0 --gpg-agent --env staging --push origin
   sigtag verify v1.4.0 --env prod --keys ../release-config/keys
   sigtag list --env prod --filter 'v1.*'
+  sigtag attest v1.4.0 --env prod --key ~/verifier.key -o dist/v1.4.0.intoto.json
 
-Documentation: README.md (commands, the keys directory, the JSON report), \
-docs/hardware-tokens.md (YubiKeys and OpenPGP cards), docs/security.md (the \
-threat model), resource/README.md (the Concourse resource); `make man` \
-writes the manual pages to target/man.";
+Documentation: README.md (commands, the keys directory, the JSON report, \
+attestations), docs/hardware-tokens.md (YubiKeys and OpenPGP cards), \
+docs/security.md (the threat model), resource/README.md (the Concourse \
+resource); `make man` writes the manual pages to target/man.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -335,6 +338,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a tag's verdict as an in-toto statement (a SLSA verification
+    /// summary), signed in a DSSE envelope with --key
+    Attest(attest::AttestArgs),
     /// The trust root's health: every signer, its keys, and what to fix;
     /// `keys source` prints the resource's source fragment
     Keys(keys::KeysArgs),
@@ -385,6 +391,7 @@ pub fn main() -> i32 {
         Command::Verify { .. }
             | Command::Explain { .. }
             | Command::List { .. }
+            | Command::Attest(_)
             | Command::Demo
             | Command::Completions { .. }
             | Command::Man { .. }
@@ -732,6 +739,7 @@ fn run(command: Command, args: &parse::Args, style: Style) -> Result<i32> {
             judge_and_print(&repo, &trust, &env, &names, json, style)?;
             Ok(0)
         }
+        Command::Attest(args) => attest::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Demo => demo::run(style).map(|()| 0),
         Command::Card {
