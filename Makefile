@@ -5,7 +5,9 @@
 #   make build   cargo build --release
 #   make demo    narrated walk-through on generated keys and a throw-away repository
 #   make test    the test suite (cargo test --all-targets), after test-deps and build
-#   make test-deps  deps, plus the virtual OpenPGP card the token tests use
+#   make test-deps  test-packages, plus the virtual OpenPGP card the token tests
+#                use and target/py-intoto (in-toto-attestation, which
+#                validates the statements sigtag attest writes)
 #   make lint    cargo fmt --check and cargo clippy with warnings as errors
 #   make bench   bench/list.sh: sigtag list against git verify-tag on 1000 tags
 #   make man     the manual pages (sigtag.1, sigtag-COMMAND.1) into target/man;
@@ -26,8 +28,10 @@ BUILD_PACKAGES := libssl-dev libclang-dev pkg-config capnproto libpcsclite-dev
 # and https; python3-yaml to read the YAML `sigtag keys source` prints and
 # the example pipelines; binutils (readelf, strip) and mmdebstrap for the image's
 # tests, which read the release binary's shared libraries and build the
-# runtime stage's root filesystem.
-TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3 python3-yaml binutils mmdebstrap
+# runtime stage's root filesystem; python3-venv for the virtual environment
+# that holds in-toto-attestation (Debian's python3 lacks ensurepip without it);
+# chromium, the headless browser that renders `sigtag audit --format html`.
+TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3 python3-yaml python3-venv binutils mmdebstrap chromium
 
 .PHONY: all deps test-packages test-deps build demo test lint bench man
 
@@ -74,7 +78,22 @@ test-packages: deps
 TOKEN_SETUP := tests/token_support/setup.sh
 JCECARD_DRIVER := /usr/lib/pcsc/drivers/ifd-jcecard.bundle/Contents/Linux/libifd_jcecard.so
 
+# tests/attest.rs validates every statement with the in-toto attestation
+# framework's own Python bindings, from PyPI, in a virtual environment of
+# their own (tests/attest_support/validate.py; SIGTAG_INTOTO_PYTHON names
+# another interpreter). Made once; kept while it holds that version.
+INTOTO_VENV := target/py-intoto
+INTOTO_VERSION := 0.9.3
+
 test-deps: test-packages
+	@if $(INTOTO_VENV)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("in-toto-attestation") != "$(INTOTO_VERSION)")' 2>/dev/null; then \
+	  echo "test-deps: $(INTOTO_VENV) holds in-toto-attestation $(INTOTO_VERSION)"; \
+	else \
+	  echo "test-deps: making $(INTOTO_VENV) with in-toto-attestation $(INTOTO_VERSION)"; \
+	  rm -rf $(INTOTO_VENV) && \
+	  python3 -m venv $(INTOTO_VENV) && \
+	  $(INTOTO_VENV)/bin/pip install -q --disable-pip-version-check in-toto-attestation==$(INTOTO_VERSION); \
+	fi
 	@if [ ! -f $(TOKEN_SETUP) ]; then exit 0; fi; \
 	if [ "$$(id -u)" -eq 0 ]; then \
 	  bash $(TOKEN_SETUP); \

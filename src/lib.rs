@@ -17,8 +17,10 @@
 //! keys`), and `resource::fragment` turns it into the resource's `source`
 //! (`sigtag keys source`). `audit` gathers, around the verdicts on an
 //! environment's tags, the evidence `sigtag audit` reports (bases, ranges,
-//! the builds layers name), which `render::audit` renders.
-//! `sign` writes new layers and `remote` publishes them;
+//! the builds layers name), which `render::audit` renders; `attest` turns
+//! a verdict into an in-toto statement with a SLSA Verification Summary
+//! (signed in a DSSE envelope on request), for `sigtag attest` and the
+//! resource's `in`. `sign` writes new layers and `remote` publishes them;
 //! `resource` (the Concourse resource type) is a thin front end, and so
 //! are the command line and the demo, which live in the `sigtag` binary
 //! (src/main.rs), not in this library.
@@ -32,8 +34,8 @@
 //!
 //! No two modules import each other: `keys` depends on none of the
 //! others, `trust` on `keys`, `verify` on `trust` (never on `render` or
-//! `sign`), `verdict` on `verify`, `render` on `verdict`, and `sign` on
-//! `verdict`. The leaves `limits` (every bound the docs promise), `date`,
+//! `sign`), `verdict` on `verify`, `render` on `verdict`, `sign` on
+//! `verdict`, and `attest` on `verdict`, `sign` and `remote`'s URLs. The leaves `limits` (every bound the docs promise), `date`,
 //! `names`, `encoding`, `digest` and `message` import nothing of the
 //! crate's pipeline; messages are built from `limits`.
 
@@ -51,6 +53,7 @@
     )
 )]
 
+pub mod attest;
 pub mod audit;
 pub mod chain;
 pub mod date;

@@ -12,12 +12,13 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_sigtag");
 
 /// The commands `sigtag --help` lists (clap's `help` aside).
-const COMMANDS: [&str; 8] = [
+const COMMANDS: [&str; 9] = [
     "sign",
     "cosign",
     "verify",
     "explain",
     "list",
+    "attest",
     "demo",
     "card",
     "completions",
@@ -122,6 +123,7 @@ fn the_top_level_help_names_the_model() {
         "sigtag cosign v1.4.0 --gpg-agent --env staging --push origin",
         "sigtag verify v1.4.0 --env prod --keys ../release-config/keys",
         "sigtag list --env prod --filter 'v1.*'",
+        "sigtag attest v1.4.0 --env prod --key ~/verifier.key -o dist/v1.4.0.intoto.json",
         "Documentation: README.md",
         "docs/hardware-tokens.md",
         "docs/security.md",

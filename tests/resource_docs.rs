@@ -43,6 +43,7 @@ fn the_readme_documents_every_field() {
         ".git/sigtag/report.json",
         ".git/sigtag/tag",
         ".git/sigtag/commit",
+        ".git/sigtag/vsa.json",
     ] {
         assert!(readme.contains(file), "the README names {file}");
     }

@@ -70,7 +70,7 @@ pub fn run(args: AuditArgs, version: &str) -> Result<i32> {
     let report = audit::collect(&gate, &repo, &opts, version)?;
     let text = format.render(&report);
     match &args.output {
-        Some(path) => write_whole(path, text.as_bytes())?,
+        Some(path) => super::write_atomically(path, text.as_bytes())?,
         None => std::io::stdout()
             .lock()
             .write_all(text.as_bytes())
@@ -104,19 +104,4 @@ fn parent(path: &Path) -> &Path {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same
-/// directory, renamed into place: the file is whole or absent.
-pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail =
-        |e: &dyn std::fmt::Display| Error::io(format!("cannot write {}: {e}", path.display()));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sigtag-")
-        .tempfile_in(parent(path))
-        .map_err(|e| fail(&e))?;
-    tmp.write_all(bytes).map_err(|e| fail(&e))?;
-    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
-    tmp.persist(path).map_err(|e| fail(&e.error))?;
-    Ok(())
 }

@@ -4,8 +4,10 @@
 //! from a [`Gate`] and is printed by a renderer of [`sigtag::render`], in
 //! the [`Style`] that [`style`] chooses for stdout. [`parse`] reads the
 //! optional values of `--gpg-agent` and `--card` and turns clap's errors
-//! into one line; [`docs`] makes the completions and the manual pages.
+//! into one line; [`docs`] makes the completions and the manual pages;
+//! [`attest`](mod@attest) writes the statements of `sigtag attest`.
 
+mod attest;
 mod audit;
 mod demo;
 mod docs;
@@ -62,11 +64,12 @@ Examples:
   sigtag cosign v1.4.0 --gpg-agent --env staging --push origin
   sigtag verify v1.4.0 --env prod --keys ../release-config/keys
   sigtag list --env prod --filter 'v1.*'
+  sigtag attest v1.4.0 --env prod --key ~/verifier.key -o dist/v1.4.0.intoto.json
 
-Documentation: README.md (commands, the keys directory, the JSON report), \
-docs/hardware-tokens.md (YubiKeys and OpenPGP cards), docs/security.md (the \
-threat model), resource/README.md (the Concourse resource); `make man` \
-writes the manual pages to target/man.";
+Documentation: README.md (commands, the keys directory, the JSON report, \
+attestations), docs/hardware-tokens.md (YubiKeys and OpenPGP cards), \
+docs/security.md (the threat model), resource/README.md (the Concourse \
+resource); `make man` writes the manual pages to target/man.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -339,6 +342,9 @@ enum Command {
     /// Every promotion of an environment as evidence: who approved each,
     /// when, what it changed (text, json, csv or html)
     Audit(audit::AuditArgs),
+    /// Write a tag's verdict as an in-toto statement (a SLSA verification
+    /// summary), signed in a DSSE envelope with --key
+    Attest(attest::AttestArgs),
     /// The trust root's health: every signer, its keys, and what to fix;
     /// `keys source` prints the resource's source fragment
     Keys(keys::KeysArgs),
@@ -390,6 +396,7 @@ pub fn main() -> i32 {
             | Command::Explain { .. }
             | Command::List { .. }
             | Command::Audit(_)
+            | Command::Attest(_)
             | Command::Demo
             | Command::Completions { .. }
             | Command::Man { .. }
@@ -514,6 +521,41 @@ fn print_lines(verdicts: &[Verdict], style: Style) -> Result<()> {
         writeln!(out, "{}", style.line(v))
             .map_err(|e| Error::io(format!("cannot write the report: {e}")))?;
     }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same
+/// directory, renamed into place; on any error nothing is left behind
+/// (`-o FILE` of `audit` and `attest`).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::usage(format!("-o {shown} names no file; give a file name")))?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            Error::io(format!(
+                "cannot write {shown}: {e}; -o needs an existing directory you can write to"
+            ))
+        })?;
+    let io = |e: std::io::Error| Error::io(format!("cannot write {shown}: {e}"));
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
 
@@ -738,6 +780,7 @@ fn run(command: Command, args: &parse::Args, style: Style) -> Result<i32> {
             Ok(0)
         }
         Command::Audit(args) => audit::run(args, VERSION),
+        Command::Attest(args) => attest::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Demo => demo::run(style).map(|()| 0),
         Command::Card {

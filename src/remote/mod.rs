@@ -28,7 +28,8 @@
 //! refuses the other host, so a password or token never leaves the
 //! configured host.
 //!
-//! One module per job: [`url`] (redaction, origins, local paths),
+//! One module per job: [`url`] (redaction, stripping credentials, origins,
+//! local paths),
 //! [`known_hosts`] (pinned ssh host keys), [`credentials`] (libgit2's
 //! callbacks and the bound on network waits), [`fetch`](mod@fetch) and
 //! [`push`] (the compare-and-swap).
@@ -43,7 +44,7 @@ pub use credentials::{callbacks, credential_callbacks, limit_network_waits, Acce
 pub use fetch::{fetch, fetch_refs};
 pub use known_hosts::{host_key_pinned, parse_known_hosts, ssh_fingerprint, KnownHost};
 pub use push::{push_tag, push_tag_with};
-pub use url::{local_path, redact_url, same_origin, url_secrets};
+pub use url::{local_path, redact_url, same_origin, strip_credentials, url_secrets};
 
 /// A duration for messages: `60 s`, `2.5 s`.
 pub use crate::limits::seconds;

@@ -1,5 +1,5 @@
 //! URLs of remotes: the forms fit for messages and `.git/config`
-//! ([`redact_url`]), the secrets a URL holds ([`url_secrets`]), where a URL
+//! ([`redact_url`]) and for records ([`strip_credentials`]), the secrets a URL holds ([`url_secrets`]), where a URL
 //! points ([`same_origin`]) and the path of a remote on this machine
 //! ([`local_path`]). Pure: nothing here opens a connection.
 
@@ -25,6 +25,33 @@ pub fn redact_url(url: &str) -> String {
         }
     } else {
         format!("{scheme}://***@{host}{path}")
+    }
+}
+
+/// `url` without its credentials, for a record that names where a
+/// repository lives (an attestation's `resourceUri`): in an http(s), git,
+/// file or any other non-ssh URL the whole user info goes (`user:password@`
+/// and `TOKEN@` alike), where [`redact_url`] leaves `***@`; an ssh URL keeps
+/// its user name and loses a password. scp-like ssh URLs (`git@host:path`)
+/// and paths have no credentials and stay as they are.
+pub fn strip_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at_checked(end).unwrap_or((rest, ""));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    if is_ssh_scheme(scheme) {
+        let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+        if user.is_empty() {
+            format!("{scheme}://{host}{path}")
+        } else {
+            format!("{scheme}://{user}@{host}{path}")
+        }
+    } else {
+        format!("{scheme}://{host}{path}")
     }
 }
 
@@ -212,6 +239,39 @@ mod tests {
             ("git@example.org:app.git", "git@example.org:app.git"),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
+        }
+        for (url, stripped) in [
+            (
+                "https://ci:s3cret@example.org/app.git",
+                "https://example.org/app.git",
+            ),
+            (
+                "https://ghp_T0KEN@example.org/app.git",
+                "https://example.org/app.git",
+            ),
+            ("http://T0KEN:@127.0.0.1:8080", "http://127.0.0.1:8080"),
+            (
+                "HTTPS://a%40b:p%2Fw@example.org?x@y",
+                "HTTPS://example.org?x@y",
+            ),
+            ("file://u:s3cret@/srv/app.git", "file:///srv/app.git"),
+            ("https://example.org/a@b.git", "https://example.org/a@b.git"),
+            (
+                "ssh://git:s3cret@example.org/app.git",
+                "ssh://git@example.org/app.git",
+            ),
+            (
+                "ssh://git@example.org/app.git",
+                "ssh://git@example.org/app.git",
+            ),
+            ("ssh://:pw@example.org/a", "ssh://example.org/a"),
+            ("git@example.org:app.git", "git@example.org:app.git"),
+            ("/srv/app.git", "/srv/app.git"),
+        ] {
+            assert_eq!(strip_credentials(url), stripped, "{url}");
+            for secret in url_secrets(url) {
+                assert!(!strip_credentials(url).contains(&secret), "{url}");
+            }
         }
         assert_eq!(
             url_secrets("https://ci:p%2Fw@example.org/app.git"),

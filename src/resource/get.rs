@@ -13,6 +13,9 @@
 //! .git/sigtag/report.json   the verification report (as `sigtag verify --json`)
 //! .git/sigtag/tag           the tag name
 //! .git/sigtag/commit        the commit
+//! .git/sigtag/vsa.json      the statement `sigtag attest` makes (unsigned):
+//!                           resourceUri source.uri without credentials,
+//!                           policy the source's trust digest
 //! ```
 //!
 //! `.git/sigtag` appears last, in one rename, and a failed `in` removes
@@ -24,6 +27,7 @@
 
 use super::request::{self, deny_unknown, Request, Version};
 use super::{log, metadata_entry, refused_reason, Metadata, Output};
+use crate::attest;
 use crate::date::rfc3339;
 use crate::error::{clean, Error, Result};
 use crate::remote;
@@ -158,7 +162,18 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
     repo.checkout_head(Some(&mut checkout))
         .map_err(|e| Error::repo(format!("cannot check out {commit}: {}", clean(e.message()))))?;
 
-    write_files(&repo, &verdict, tag, &commit)?;
+    // The same statement `sigtag attest` makes, naming the source's uri
+    // without credentials and its trust digest.
+    let vsa = attest::statement(
+        &verdict,
+        &attest::Inputs {
+            resource_uri: &remote::strip_credentials(&source.uri),
+            policy_digest: &source.digest,
+            time_verified: gate.now,
+        },
+    )?
+    .to_json()?;
+    write_files(&repo, &verdict, tag, &commit, &vsa)?;
     log(&super::verdict_line(&verdict));
 
     let mut metadata: Metadata = vec![
@@ -194,7 +209,13 @@ fn fetch_and_verify(request: &Request, version: &Version, dest: &Path) -> Result
 }
 
 /// Writes `.git/sigtag/` through a temporary directory renamed into place.
-fn write_files(repo: &Repository, verdict: &Verdict, tag: &str, commit: &str) -> Result<()> {
+fn write_files(
+    repo: &Repository,
+    verdict: &Verdict,
+    tag: &str,
+    commit: &str,
+    vsa: &str,
+) -> Result<()> {
     let gitdir = repo.path();
     let partial = gitdir.join(format!("{SIGTAG_DIR}.partial"));
     let done = gitdir.join(SIGTAG_DIR);
@@ -205,5 +226,6 @@ fn write_files(repo: &Repository, verdict: &Verdict, tag: &str, commit: &str) ->
     fs::write(partial.join("report.json"), format!("{json}\n")).map_err(io)?;
     fs::write(partial.join("tag"), format!("{tag}\n")).map_err(io)?;
     fs::write(partial.join("commit"), format!("{commit}\n")).map_err(io)?;
+    fs::write(partial.join("vsa.json"), vsa).map_err(io)?;
     fs::rename(&partial, &done).map_err(io)
 }

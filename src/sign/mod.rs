@@ -12,7 +12,8 @@
 //!   ref back when the remote refuses it.
 //!
 //! The layer-making code knows a key only as a [`SigningKey`]: it asks it
-//! for an armored detached signature over a payload, the fingerprint and
+//! for an armored detached signature over a payload (`attest` for a
+//! binary one, over a DSSE envelope's payload), the fingerprint and
 //! tagger ident to show, and whether it already signed a layer. Each
 //! signature scheme implements those in its own module (today
 //! [`openpgp`]; SSH keys, DESIGN §8, will be a sibling), and the variant
@@ -52,6 +53,16 @@ impl SigningKey {
     pub fn sign_detached(&mut self, payload: &[u8], at: SystemTime) -> Result<Vec<u8>> {
         match self {
             SigningKey::OpenPgp(key) => key.sign_detached(payload, at),
+        }
+    }
+
+    /// A binary (not armored) detached signature over `payload`, made at
+    /// `at`: for OpenPGP the signature packet, as `gpg --detach-sign`
+    /// writes it without `--armor`. DSSE envelopes carry this
+    /// ([`crate::attest::envelope`]).
+    pub fn sign_detached_binary(&mut self, payload: &[u8], at: SystemTime) -> Result<Vec<u8>> {
+        match self {
+            SigningKey::OpenPgp(key) => key.sign_detached_binary(payload, at),
         }
     }
 

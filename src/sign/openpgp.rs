@@ -4,7 +4,8 @@
 //! This module is everything of signing that speaks Sequoia: loading and
 //! checking armored secret keys, picking the signing-capable key,
 //! passphrases, and making the armored detached signature of a layer
-//! (SHA-512, a binary document signature dated when the layer is). It
+//! (SHA-512, a binary document signature dated when the layer is), or the
+//! same signature unarmored for a DSSE envelope ([`crate::attest`]). It
 //! answers [`super::SigningKey`]'s questions for OpenPGP keys.
 //!
 //! Invariants: an [`OpenPgpKey`]'s certificate holds no secret key
@@ -74,15 +75,31 @@ impl OpenPgpKey {
 
     /// An armored detached signature over `payload`.
     pub fn sign_detached(&mut self, payload: &[u8], at: SystemTime) -> Result<Vec<u8>> {
+        self.detached(payload, at, true)
+    }
+
+    /// A binary (not armored) detached signature over `payload`: the
+    /// signature packet itself, as a DSSE envelope carries it.
+    pub fn sign_detached_binary(&mut self, payload: &[u8], at: SystemTime) -> Result<Vec<u8>> {
+        self.detached(payload, at, false)
+    }
+
+    /// A detached binary-document signature over `payload` (SHA-512), made
+    /// at `at`, armored or not.
+    fn detached(&mut self, payload: &[u8], at: SystemTime, armored: bool) -> Result<Vec<u8>> {
         let fail =
             |e: anyhow::Error| Error::sign(format!("signing failed: {}", clean(&e.to_string())));
         let mut sink = Vec::new();
         {
             let message = Message::new(&mut sink);
-            let message = Armorer::new(message)
-                .kind(openpgp::armor::Kind::Signature)
-                .build()
-                .map_err(fail)?;
+            let message = if armored {
+                Armorer::new(message)
+                    .kind(openpgp::armor::Kind::Signature)
+                    .build()
+                    .map_err(fail)?
+            } else {
+                message
+            };
             let mut w = Signer::new(message, Borrowed(&mut *self.signer))
                 .map_err(fail)?
                 .detached()
