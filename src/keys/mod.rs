@@ -40,6 +40,12 @@ impl Keys {
         &self.openpgp
     }
 
+    /// The keys as one canonical byte string, whatever form their file
+    /// had (see [`openpgp::canonical`]): what the trust digest hashes.
+    pub fn canonical(&self) -> Result<Vec<u8>> {
+        openpgp::canonical(&self.openpgp)
+    }
+
     /// The email addresses the keys name (user IDs), lower-case, sorted,
     /// each once: what a commit's author is matched against.
     pub fn emails(&self) -> Vec<String> {

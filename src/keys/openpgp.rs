@@ -179,3 +179,23 @@ impl Index {
             })
     }
 }
+
+/// The certificates as one canonical byte string: each one's public
+/// packets as sequoia serializes them, in fingerprint order. Two files that
+/// hold the same certificates (armored or binary, exported by gpg or armored
+/// again by `sigtag keys source`) give the same bytes.
+pub fn canonical(certs: &[Cert]) -> Result<Vec<u8>> {
+    use openpgp::serialize::Serialize as _;
+    let mut sorted: Vec<&Cert> = certs.iter().collect();
+    sorted.sort_by_key(|c| c.fingerprint().to_hex());
+    let mut out = Vec::new();
+    for cert in sorted {
+        cert.serialize(&mut out).map_err(|e| {
+            Error::config(format!(
+                "cannot serialize certificate {}: {e}",
+                cert.fingerprint()
+            ))
+        })?;
+    }
+    Ok(out)
+}

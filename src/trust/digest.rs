@@ -1,7 +1,7 @@
 //! The trust digest of an environment: the verdict cache's key, and what
 //! evidence names as the policy that judged.
 
-use super::{CertSource, EnvironmentPolicy};
+use super::EnvironmentPolicy;
 use crate::digest::Sha256;
 use crate::error::Result;
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 /// and one that is set hash differently, so no two configurations share a
 /// key.
 pub(super) fn trust_digest(
-    sources: &[CertSource],
+    signers: &[(String, Vec<u8>)],
     groups: &BTreeMap<String, Vec<String>>,
     policy: &EnvironmentPolicy,
     emails: &BTreeMap<String, Vec<String>>,
@@ -26,12 +26,12 @@ pub(super) fn trust_digest(
     };
     field(b"sigtag verdict cache");
     field(env!("CARGO_PKG_VERSION").as_bytes());
-    let mut sorted: Vec<&CertSource> = sources.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut sorted: Vec<&(String, Vec<u8>)> = signers.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     field(&(sorted.len() as u64).to_be_bytes());
-    for s in sorted {
-        field(s.name.as_bytes());
-        field(&s.bytes);
+    for (name, keys) in sorted {
+        field(name.as_bytes());
+        field(keys);
     }
     field(&(groups.len() as u64).to_be_bytes());
     for (g, members) in groups {
@@ -75,11 +75,7 @@ mod tests {
     use super::*;
 
     fn digest(policy: &EnvironmentPolicy, emails: &BTreeMap<String, Vec<String>>) -> String {
-        let sources = [CertSource {
-            name: "alice".into(),
-            origin: "source.signers.alice".into(),
-            bytes: b"cert".to_vec(),
-        }];
+        let sources = [("alice".to_string(), b"cert".to_vec())];
         let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
         trust_digest(&sources, &groups, policy, emails, "prod").unwrap()
     }

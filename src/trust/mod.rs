@@ -25,7 +25,9 @@
 //!
 //! Each environment has a trust digest ([`Trust::digest_for`], made by
 //! `digest`): the SHA-256 of every input of its verdicts but the tag and
-//! the clock. The resource keys its verdict cache by it; `audit` and
+//! the clock, each signer's keys in canonical form (the same certificates
+//! armored or binary, from gpg or from `sigtag keys source`, hash the
+//! same). The resource keys its verdict cache by it; `audit` and
 //! `attest` print it, so evidence names the exact configuration that
 //! judged.
 
@@ -287,13 +289,6 @@ impl Trust {
             environments,
             emails: extra_emails,
         } = policy;
-        let digests = environments
-            .iter()
-            .map(|(env, e)| {
-                let d = digest::trust_digest(&sources, &groups, e, &extra_emails, env)?;
-                Ok((env.clone(), d))
-            })
-            .collect::<Result<BTreeMap<_, _>>>()?;
         let mut signers: Vec<Signer> = Vec::new();
         for src in sources {
             if !valid_name(&src.name) {
@@ -318,6 +313,20 @@ impl Trust {
                 groups: Vec::new(),
             });
         }
+
+        // The trust digests hash each signer's keys in canonical form, so
+        // the same certificates give the same digest from any file.
+        let canonical = signers
+            .iter()
+            .map(|s| Ok((s.name.clone(), s.keys.canonical()?)))
+            .collect::<Result<Vec<_>>>()?;
+        let digests = environments
+            .iter()
+            .map(|(env, e)| {
+                let d = digest::trust_digest(&canonical, &groups, e, &extra_emails, env)?;
+                Ok((env.clone(), d))
+            })
+            .collect::<Result<BTreeMap<_, _>>>()?;
 
         // One key, one signer.
         let keyring = Keyring::build(signers.iter().map(|s| (s.name.as_str(), &s.keys)))?;
