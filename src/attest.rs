@@ -461,20 +461,13 @@ mod tests {
     use super::*;
     use crate::encoding::base64_decode;
     use crate::sign::{signing_key_of, LayerOptions};
+    use crate::testing::cert;
     use crate::trust::{EnvironmentPolicy, Policy as TrustPolicy, Trust};
     use crate::verdict::Gate;
-    use sequoia_openpgp::cert::CertBuilder;
     use sequoia_openpgp::serialize::SerializeInto;
     use sequoia_openpgp::Cert;
     use serde_json::{json, Value};
     use std::time::{Duration, UNIX_EPOCH};
-
-    fn cert(uid: &str) -> Cert {
-        CertBuilder::general_purpose(Some(uid))
-            .generate()
-            .unwrap()
-            .0
-    }
 
     /// A repository with one commit, and a trust root where alice and bob
     /// are the humans: `prod` needs both, `hotfix` one, or alice alone in

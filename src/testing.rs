@@ -1,11 +1,20 @@
-//! Certificates for the library's unit tests: one way to revoke one.
+//! Certificates for the library's unit tests: one to make, one way to
+//! revoke one.
 
 use sequoia_openpgp as openpgp;
 
-use openpgp::cert::CertRevocationBuilder;
+use openpgp::cert::{CertBuilder, CertRevocationBuilder};
 use openpgp::types::ReasonForRevocation;
 use openpgp::Cert;
 use std::time::SystemTime;
+
+/// A new general-purpose certificate (with its secret keys) for `uid`.
+pub(crate) fn cert(uid: &str) -> Cert {
+    CertBuilder::general_purpose(Some(uid))
+        .generate()
+        .unwrap()
+        .0
+}
 
 /// `cert` revoked by its primary key at `at`, for `reason`, with `note`
 /// as the revocation's message.

@@ -10,12 +10,13 @@
 /// secret, and the key proves who connects; a password written into an ssh
 /// URL is replaced.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at_checked(end).unwrap_or((rest, ""));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+    let Some(Parts {
+        scheme,
+        userinfo,
+        host,
+        path,
+    }) = parts(url)
+    else {
         return url.to_string();
     };
     if is_ssh_scheme(scheme) {
@@ -35,12 +36,13 @@ pub fn redact_url(url: &str) -> String {
 /// its user name and loses a password. scp-like ssh URLs (`git@host:path`)
 /// and paths have no credentials and stay as they are.
 pub fn strip_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at_checked(end).unwrap_or((rest, ""));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+    let Some(Parts {
+        scheme,
+        userinfo,
+        host,
+        path,
+    }) = parts(url)
+    else {
         return url.to_string();
     };
     if is_ssh_scheme(scheme) {
@@ -55,6 +57,29 @@ pub fn strip_credentials(url: &str) -> String {
     }
 }
 
+/// A URL with user info, split: `scheme://userinfo@host` and the rest
+/// (`path`, from the first `/`, `?` or `#`).
+struct Parts<'u> {
+    scheme: &'u str,
+    userinfo: &'u str,
+    host: &'u str,
+    path: &'u str,
+}
+
+/// The parts of `url`; `None` when it has no scheme or no user info.
+fn parts(url: &str) -> Option<Parts<'_>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at_checked(end).unwrap_or((rest, ""));
+    let (userinfo, host) = authority.rsplit_once('@')?;
+    Some(Parts {
+        scheme,
+        userinfo,
+        host,
+        path,
+    })
+}
+
 fn is_ssh_scheme(scheme: &str) -> bool {
     matches!(
         scheme.to_ascii_lowercase().as_str(),
@@ -67,12 +92,10 @@ fn is_ssh_scheme(scheme: &str) -> bool {
 /// an http(s) or git URL without a password (a token). Empty for a URL
 /// without user info and for `ssh://git@host`.
 pub fn url_secrets(url: &str) -> Vec<String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Vec::new();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..end).unwrap_or(rest);
-    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+    let Some(Parts {
+        scheme, userinfo, ..
+    }) = parts(url)
+    else {
         return Vec::new();
     };
     let mut raw = Vec::new();

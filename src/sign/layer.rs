@@ -272,17 +272,10 @@ pub fn cosign(
 mod tests {
     use super::*;
     use crate::sign::signing_key_of;
-    use sequoia_openpgp::cert::CertBuilder;
+    use crate::testing::cert;
     use sequoia_openpgp::serialize::SerializeInto;
     use sequoia_openpgp::Cert;
     use std::collections::BTreeMap;
-
-    fn cert(uid: &str) -> Cert {
-        CertBuilder::general_purpose(Some(uid))
-            .generate()
-            .unwrap()
-            .0
-    }
 
     /// A repository with one commit, and a trust root where alice is the
     /// only human.

@@ -215,14 +215,7 @@ fn record_html(record: &Record, out: &mut String) {
         );
     }
     out.push_str("</tbody></table>\n");
-    let holds = if v.evaluation.holds {
-        "holds".to_string()
-    } else {
-        match crate::render::line::needs(v) {
-            Some(n) => format!("does not hold: needs {n}"),
-            None => "does not hold".to_string(),
-        }
-    };
+    let holds = super::rule_words(record);
     let _ = writeln!(
         out,
         "<p class=\"rule\">Rule {}: {}</p>",

@@ -180,6 +180,19 @@ pub fn transition_words(record: &Record) -> String {
     out
 }
 
+/// Whether the record's rule holds: "holds", "does not hold: needs 1 of
+/// pipelines".
+pub fn rule_words(record: &Record) -> String {
+    let v = &record.verdict;
+    if v.evaluation.holds {
+        return "holds".to_string();
+    }
+    match super::line::needs(v) {
+        Some(n) => format!("does not hold: needs {n}"),
+        None => "does not hold".to_string(),
+    }
+}
+
 /// The date part of a time: "2026-11-30".
 pub fn day(seconds: i64) -> String {
     date(seconds).chars().take(10).collect()

@@ -108,14 +108,7 @@ fn block(record: &Record, out: &mut String) {
         }
         let _ = writeln!(out, "{line}");
     }
-    let holds = if v.evaluation.holds {
-        "holds".to_string()
-    } else {
-        match crate::render::line::needs(v) {
-            Some(n) => format!("does not hold: needs {n}"),
-            None => "does not hold".to_string(),
-        }
-    };
+    let holds = super::rule_words(record);
     let _ = writeln!(out, "  rule        {}: {holds}", v.rule);
     for f in findings(record) {
         let _ = writeln!(out, "  finding     {f}");
