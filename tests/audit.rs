@@ -760,3 +760,72 @@ fn visible_text(dom: &str) -> String {
         .replace("&amp;", "&");
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[test]
+fn transitions_and_emergencies_are_in_the_record() {
+    let ctx = Ctx::new();
+    let made = now() - 10 * DAY;
+    let alice = ctx.key_created("alice", made, "never");
+    let bob = ctx.key_created("bob", made, "never");
+    for k in [&alice, &bob] {
+        ctx.trust(k);
+    }
+    ctx.policy(
+        "[groups]\nhumans = [\"alice\", \"bob\"]\n\n\
+         [environments.prod]\nrequire = \"2 of humans and 1 of humans besides author\"\n\
+         emergency = \"1 of humans\"\nreview_within = \"72h\"\n",
+    );
+    chain_at(&ctx, "v1", &[&alice, &bob], now() - 5 * DAY);
+    let c2 = commit_as(
+        &ctx,
+        "fix.txt",
+        "Hotfix the login",
+        "Alice <alice@example.org>",
+    );
+    let at = now() - 3600;
+    ctx.sign(&alice, "v2", "HEAD", &Sig::at(at));
+
+    let r = audit_json(&ctx, &[]);
+    assert_eq!(tags(&r), ["v1", "v2"]);
+    assert_eq!(
+        r["emergency"],
+        json!({"rule": "1 of humans", "review": "2 of humans and 1 of humans besides author",
+               "review_within": "3d"})
+    );
+    let v1 = &r["records"][0];
+    assert_eq!(v1["status"], "promoted");
+    assert_eq!(
+        v1["findings"],
+        json!(["1 of humans besides author: holds over 3 commits"])
+    );
+    let v2 = &r["records"][1];
+    assert_eq!(v2["status"], "emergency");
+    let due = iso(at + 3 * DAY);
+    let needs = format!(
+        "1 more of humans other than alice and 1 of humans besides alice, who authored {}",
+        &c2[..12]
+    );
+    assert_eq!(
+        v2["reason"],
+        format!("review needs {needs} by {due}").as_str()
+    );
+    assert_eq!(v2["review"]["due"], due.as_str());
+    assert_eq!(v2["review"]["reviewed"], false);
+    assert_eq!(v2["base"]["tag"], "v1");
+    assert_eq!(v2["range"]["commits"][0]["commit"], c2.as_str());
+    // The review's besides-author atom over v2's one commit, by alice:
+    // nobody else has signed it yet.
+    assert_eq!(
+        v2["findings"],
+        json!([format!(
+            "1 of humans besides author: 1 of 1 commits fall short ({} by Alice <alice@example.org> needs 1 more)",
+            &c2[..12]
+        )])
+    );
+    let text = audit(&ctx, &[]).stdout;
+    assert!(text.contains("\nv2  emergency  "), "{text}");
+    assert!(
+        text.contains(&format!("  emergency   review needs {needs} by {due}\n")),
+        "{text}"
+    );
+}

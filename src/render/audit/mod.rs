@@ -203,14 +203,16 @@ pub fn day(seconds: i64) -> String {
 /// from 1a2b3c4d5e6f)".
 pub fn findings(record: &Record) -> Vec<String> {
     let v = &record.verdict;
-    let mut evals: Vec<&Eval> = vec![&v.evaluation];
-    if let Some(e) = &v.emergency {
-        evals.push(&e.review_evaluation);
+    // An emergency's review rule is evaluated on its own; when it is
+    // `require` itself (the default) its findings are the same.
+    let mut evals: Vec<(&str, &Eval)> = vec![("", &v.evaluation)];
+    if let Some(e) = v.emergency.as_ref().filter(|e| e.review != v.rule) {
+        evals.push(("review: ", &e.review_evaluation));
     }
     let mut out = Vec::new();
-    for eval in evals {
+    for (label, eval) in evals {
         for atom in super::json::atoms(eval, Qualifier::BesidesAuthor) {
-            let rule = super::json::rule_text(atom);
+            let rule = format!("{label}{}", super::json::rule_text(atom));
             out.push(match &atom.authors {
                 None => format!("{rule}: not evaluated (the signatures alone fall short)"),
                 Some(a) if atom.holds => format!(
@@ -241,7 +243,7 @@ pub fn findings(record: &Record) -> Vec<String> {
             });
         }
         for atom in super::json::atoms(eval, Qualifier::Tested) {
-            let rule = super::json::rule_text(atom);
+            let rule = format!("{label}{}", super::json::rule_text(atom));
             let expected = atom
                 .tested
                 .as_ref()
