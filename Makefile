@@ -6,8 +6,9 @@
 #   make demo    narrated walk-through on generated keys and a throw-away repository
 #   make test    the test suite (cargo test --all-targets), after test-deps and build
 #   make test-deps  test-packages, plus the virtual OpenPGP card the token tests
-#                use and target/py-intoto (in-toto-attestation, which
-#                validates the statements sigtag attest writes)
+#                use, target/py-intoto (in-toto-attestation, which
+#                validates the statements sigtag attest writes) and
+#                target/sk-dummy (OpenSSH's test authenticator, for FIDO keys)
 #   make lint    cargo fmt --check and cargo clippy with warnings as errors
 #   make bench   bench/list.sh: sigtag list against git verify-tag on 1000 tags
 #   make man     the manual pages (sigtag.1, sigtag-COMMAND.1) into target/man;
@@ -30,8 +31,10 @@ BUILD_PACKAGES := libssl-dev libclang-dev pkg-config capnproto libpcsclite-dev
 # tests, which read the release binary's shared libraries and build the
 # runtime stage's root filesystem; python3-venv for the virtual environment
 # that holds in-toto-attestation (Debian's python3 lacks ensurepip without it);
-# chromium, the headless browser that renders `sigtag audit --format html`.
-TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3 python3-yaml python3-venv binutils mmdebstrap chromium
+# chromium, the headless browser that renders `sigtag audit --format html`;
+# dpkg-dev, gcc, libc6-dev, make and autoconf to build OpenSSH's test
+# authenticator (sk-dummy) from Debian's openssh source package.
+TEST_PACKAGES := gnupg git bsdutils scdaemon pcscd openssh-server openssh-client openssl python3 python3-yaml python3-venv binutils mmdebstrap chromium dpkg-dev gcc libc6-dev make autoconf
 
 .PHONY: all deps test-packages test-deps build demo test lint bench man
 
@@ -85,6 +88,13 @@ JCECARD_DRIVER := /usr/lib/pcsc/drivers/ifd-jcecard.bundle/Contents/Linux/libifd
 INTOTO_VENV := target/py-intoto
 INTOTO_VERSION := 0.9.3
 
+# The FIDO key tests (tests/sk_dummy.rs) sign through OpenSSH's test
+# authenticator, target/sk-dummy/sk-dummy.so, which
+# tests/ssh_support/sk-dummy.sh builds from Debian's openssh source package
+# (about 1.5 minutes cold, then cached by source version). It adds a deb-src
+# entry as root; otherwise it says how.
+SK_DUMMY_SCRIPT := tests/ssh_support/sk-dummy.sh
+
 test-deps: test-packages
 	@if $(INTOTO_VENV)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("in-toto-attestation") != "$(INTOTO_VERSION)")' 2>/dev/null; then \
 	  echo "test-deps: $(INTOTO_VENV) holds in-toto-attestation $(INTOTO_VERSION)"; \
@@ -102,6 +112,7 @@ test-deps: test-packages
 	  echo "  sudo bash $(TOKEN_SETUP)" >&2; \
 	  exit 1; \
 	fi
+	@bash $(SK_DUMMY_SCRIPT) >/dev/null
 
 build:
 	$(CARGO) build --release --locked
