@@ -123,7 +123,7 @@ demo: deps
 # The image test (tests/dockerfile.rs) runs the release binary in the
 # runtime stage's root filesystem: build it first, in its own step.
 test: test-deps build
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --no-fail-fast
 
 lint: deps
 	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "lint: rustfmt is missing: rustup component add rustfmt" >&2; exit 1; }

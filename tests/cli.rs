@@ -409,8 +409,8 @@ fn usage_errors_are_one_line_starting_with_sigtag() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![],
-            "sigtag: sigtag needs a command: sign, cosign, verify, explain, list, keys, demo, card, \
-             completions; see sigtag --help\n",
+            "sigtag: sigtag needs a command: sign, cosign, verify, explain, list, audit, attest, \
+             keys, demo, card, completions; see sigtag --help\n",
         ),
         (
             vec!["card"],
