@@ -513,6 +513,7 @@ mod tests {
                 ),
             ]),
             emails: BTreeMap::new(),
+            ssh: Default::default(),
         };
         let trust = Trust::build_policy(
             vec![source("alice", alice), source("bob", bob)],

@@ -382,6 +382,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         groups,
         environments: BTreeMap::from([(environment.clone(), policy)]),
         emails,
+        ssh: Default::default(),
     };
     let trust = Trust::build_policy(sources, policy, "source")?;
     let rule = trust.rule_for(&environment)?.clone();
