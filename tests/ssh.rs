@@ -419,3 +419,62 @@ fn a_key_file_mistake_is_a_configuration_error() {
         "{keys}/alice.pub line 1: unknown option \"cert-authority\"; a signer's key line takes only valid-after=, valid-before= and namespaces="
     )]);
 }
+
+#[test]
+fn keys_shows_ssh_keys_and_source_carries_them() {
+    let ctx = Ctx::new();
+    let alice = ctx.key("alice");
+    ctx.trust(&alice);
+    let alice_ssh = ctx.ssh_key("alice", "ed25519", None);
+    ctx.trust_ssh(
+        &alice_ssh,
+        "alice",
+        "valid-after=\"20200101\",valid-before=\"20990101Z\"",
+    );
+    humans(&ctx, &["alice"], "1 of humans");
+    let keys = ctx.keys.display().to_string();
+    let run = ctx.sigtag(&["keys", "--keys", &keys]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(&format!(
+            "  ssh key {} ssh-ed25519, valid after 2020-01-01T00:00:00Z, valid before 2099-01-01T00:00:00Z, valid\n",
+            alice_ssh.fingerprint()
+        )),
+        "{}",
+        run.stdout
+    );
+    let run = ctx.sigtag(&["keys", "--keys", &keys, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["signers"][0]["ssh_keys"],
+        serde_json::json!([{"fingerprint": alice_ssh.fingerprint(), "type": "ssh-ed25519",
+            "valid_after": "2020-01-01T00:00:00Z", "valid_before": "2099-01-01T00:00:00Z",
+            "state": "valid"}])
+    );
+    let run = ctx.sigtag(&[
+        "keys", "source", "--env", "staging", "--keys", &keys, "--format", "json",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let source: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let value = source["signers"]["alice"].as_str().unwrap().to_string();
+    assert!(
+        value.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----"),
+        "{value}"
+    );
+    let b64 = alice_ssh
+        .pub_line()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        value.ends_with(&format!(
+            "valid-after=\"20200101000000Z\",valid-before=\"20990101000000Z\" ssh-ed25519 {b64}\n"
+        )),
+        "{value}"
+    );
+    // A keys directory the source cannot express is refused.
+    std::fs::write(ctx.keys.join("revoked.pub"), "").unwrap();
+    let run = ctx.sigtag(&["keys", "source", "--env", "staging", "--keys", &keys]);
+    run.assert_error(&["the resource's source cannot carry revoked.pub"]);
+}

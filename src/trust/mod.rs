@@ -7,9 +7,12 @@
 //!
 //! Invariants of a loaded [`Trust`]:
 //! - every signer name matches `[a-z0-9][a-z0-9._-]*` and has keys (see
-//!   [`crate::keys::Keys`]: at least one certificate, at most
-//!   [`MAX_CERTS_PER_SIGNER`], no secret key material);
-//! - no key (primary or subkey) belongs to two signers;
+//!   [`crate::keys::Keys`]: at least one certificate or SSH key, at most
+//!   [`MAX_CERTS_PER_SIGNER`] certificates, no secret key material); a
+//!   signer's `NAME.asc` and `NAME.pub` make one signer;
+//! - no key (primary or subkey, SSH key) belongs to two signers; the SSH
+//!   keys of `revoked.pub` and `[ssh] require_user_verification` are part
+//!   of the trust digest when set;
 //! - every group member is a signer; every rule names only known groups and
 //!   never asks for more signers than a group has;
 //! - every name in `[emails]` is a signer and every address listed there
