@@ -978,4 +978,37 @@ mod tests {
             .to_string();
         assert!(err.contains("requires"), "{err}");
     }
+
+    #[test]
+    fn a_pub_file_and_its_source_lines_share_a_digest() {
+        let line = "valid-after=\"20240101\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOg65MzxOI8+botuUmMT5NWzFPcLjCeXAh0HukYbAsKV alice@example.org\n";
+        let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
+        let envs = BTreeMap::from([("prod".to_string(), "1 of humans".to_string())]);
+        let build = |origin: &str, bytes: Vec<u8>| {
+            let src = CertSource {
+                name: "alice".into(),
+                origin: origin.into(),
+                bytes,
+            };
+            Trust::build(vec![src], groups.clone(), envs.clone(), "p")
+                .unwrap()
+                .digest_for("prod")
+                .unwrap()
+                .to_string()
+        };
+        let dir = build("keys/alice.pub", line.as_bytes().to_vec());
+        let keys = Keys::parse_ssh("x", line.as_bytes()).unwrap();
+        let key = &keys.ssh()[0];
+        let source = build(
+            "source.signers.alice",
+            format!("{}\n", key.canonical_line()).into_bytes(),
+        );
+        assert_eq!(dir, source);
+        // Another window, another digest.
+        let other = build(
+            "keys/alice.pub",
+            line.replace("20240101", "20240102").into_bytes(),
+        );
+        assert_ne!(dir, other);
+    }
 }
