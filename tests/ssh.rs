@@ -92,6 +92,18 @@ fn a_mixed_chain_satisfies_a_mixed_rule() {
         .collect();
     assert_eq!(fprs[0], alice.fpr);
     assert_eq!(fprs[1], bob.fingerprint());
+    // explain names the SSH key by its SHA256 fingerprint.
+    let keys = ctx.keys.display().to_string();
+    let repo = ctx.repo.display().to_string();
+    let run = ctx.sigtag(&[
+        "explain", "v1", "--env", "prod", "--keys", &keys, "--repo", &repo,
+    ]);
+    assert!(
+        run.stdout.contains("signed by bob (humans) at ")
+            && run.stdout.contains(&format!("[{}]\n", bob.fingerprint())),
+        "{}",
+        run.stdout
+    );
     // git itself accepts the SSH layer of the chain it made.
     let allowed = ctx.root.join("allowed_signers");
     std::fs::write(&allowed, format!("bob@example.org {}\n", bob.pub_line())).unwrap();
@@ -167,6 +179,14 @@ fn a_signature_in_another_namespace_counts_for_nothing() {
     // The same signature made in namespace git counts.
     spliced(&ctx, "v1", date, &alice.sign("git", payload.as_bytes()));
     one(&ctx, "v1").assert_clean(&[("alice", 1)]);
+    // The mathematics come first: in another namespace and over another
+    // payload, the signature is bad, not merely misplaced.
+    let other = layer_payload(&ctx, "v2", date);
+    spliced(&ctx, "v1", date, &alice.sign("file", other.as_bytes()));
+    one(&ctx, "v1").assert_rejected(&format!(
+        "bad signature by alice ({}): the layer was altered after it was signed",
+        alice.fingerprint()
+    ));
 }
 
 #[test]
@@ -418,6 +438,22 @@ fn a_key_file_mistake_is_a_configuration_error() {
     run.assert_error(&[&format!(
         "{keys}/alice.pub line 1: unknown option \"cert-authority\"; a signer's key line takes only valid-after=, valid-before= and namespaces="
     )]);
+    // A short RSA key is refused with the fix.
+    let small = ctx.ssh_key("small", "rsa", Some("1024"));
+    std::fs::remove_file(ctx.keys.join("alice.pub")).unwrap();
+    ctx.trust_ssh(&small, "alice", "");
+    let run = ctx.sigtag(&["keys", "--keys", &keys]);
+    run.assert_error(&[&format!(
+        "{keys}/alice.pub line 1: the RSA key has fewer than 2048 bits; make a new one with ssh-keygen -t ed25519"
+    )]);
+    // A private key is refused before anything of it is read.
+    std::fs::write(
+        ctx.keys.join("alice.pub"),
+        std::fs::read(&small.path).unwrap(),
+    )
+    .unwrap();
+    let run = ctx.sigtag(&["keys", "--keys", &keys]);
+    run.assert_error(&[&format!("{keys}/alice.pub line 1: holds a private key")]);
 }
 
 #[test]

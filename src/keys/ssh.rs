@@ -163,18 +163,20 @@ const KEY_TYPES: [&str; 7] = [
 /// options)? Used to tell SSH keys from other text in a resource's
 /// `source.signers` value.
 pub fn is_key_line(line: &str) -> bool {
-    let line = line.trim();
-    let first = line.split_ascii_whitespace().next().unwrap_or("");
-    let starts = |w: &str| {
+    let mut words = line.split_ascii_whitespace();
+    let key_type = |w: &str| {
         KEY_TYPES.contains(&w)
             || w.starts_with("ssh-")
             || w.starts_with("ecdsa-")
             || w.starts_with("sk-")
     };
-    starts(first)
+    let first = words.next().unwrap_or("");
+    // A key type first, or options (known or not) and then a key type.
+    key_type(first)
         || ["valid-after=", "valid-before=", "namespaces="]
             .iter()
             .any(|o| first.starts_with(o))
+        || words.next().is_some_and(key_type)
 }
 
 /// Splits a line into its options (if any) and the rest, honouring quotes.
@@ -559,5 +561,7 @@ mod tests {
         assert!(is_key_line("valid-after=\"20240101\" ssh-ed25519 AAAA"));
         assert!(!is_key_line("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
         assert!(!is_key_line("mQINBGB..."));
+        assert!(is_key_line(&format!("cert-authority {ED}")));
+        assert!(!is_key_line("Comment: alice's key"));
     }
 }
