@@ -1011,4 +1011,58 @@ mod tests {
         );
         assert_ne!(dir, other);
     }
+
+    #[test]
+    fn the_ssh_table_is_strict_and_part_of_the_digest() {
+        let base =
+            "[groups]\nhumans = [\"alice\"]\n[environments.prod]\nrequire = \"1 of humans\"\n";
+        let digest = |extra: &str, revoked: &str| {
+            let mut policy = read_policy(&format!("{base}{extra}"), "p.toml").unwrap();
+            policy.ssh.revoked =
+                crate::keys::ssh::parse_revoked("revoked.pub", revoked.as_bytes()).unwrap();
+            let t = example_policy(policy);
+            (
+                t.require_user_verification(),
+                t.digest_for("prod").unwrap().to_string(),
+            )
+        };
+        let (uv, plain) = digest("", "");
+        assert!(!uv);
+        assert_eq!(digest("[ssh]\n", ""), (false, plain.clone()));
+        let (uv, required) = digest("[ssh]\nrequire_user_verification = true\n", "");
+        assert!(uv);
+        assert_ne!(required, plain);
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOg65MzxOI8+botuUmMT5NWzFPcLjCeXAh0HukYbAsKV\n";
+        let (_, revoked) = digest("", key);
+        assert_ne!(revoked, plain);
+        assert_ne!(revoked, required);
+        let err = read_policy(
+            &format!("{base}[ssh]\nrequire_user_verifcation = true\n"),
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("p.toml: line ") && err.contains("require_user_verifcation"),
+            "{err}"
+        );
+        let err = read_policy(
+            &format!("{base}[ssh]\nrequire_user_verification = \"yes\"\n"),
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("p.toml: line "), "{err}");
+    }
+
+    fn example_policy(policy: Policy) -> Trust {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+        let src = CertSource {
+            name: "alice".into(),
+            origin: "keys/alice.asc".into(),
+            bytes: std::fs::read(dir.join("alice.asc")).unwrap(),
+        };
+        Trust::build_policy(vec![src], policy, "p.toml").unwrap()
+    }
 }
