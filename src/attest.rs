@@ -506,6 +506,7 @@ mod tests {
                 ),
             ]),
             emails: BTreeMap::new(),
+            ssh: Default::default(),
         };
         let trust = Trust::build_policy(
             vec![source("alice", alice), source("bob", bob)],

@@ -34,6 +34,47 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+fn sextet(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Decodes canonical base64 (standard alphabet, padded): `None` for any
+/// other character, a length that is not a multiple of four, padding
+/// anywhere but at the end, or bits set past the data.
+pub fn base64_strict(text: &[u8]) -> Option<Vec<u8>> {
+    if text.is_empty() || text.len() % 4 != 0 {
+        return None;
+    }
+    let pad = text.iter().rev().take_while(|&&c| c == b'=').count();
+    if pad > 2 {
+        return None;
+    }
+    let data = text.get(..text.len() - pad)?;
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    for &c in data {
+        acc = (acc << 6) | u32::from(sextet(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // What is left must be zero bits, and the padding must be exactly
+    // what the length needs.
+    let needed = (4 - data.len() % 4) % 4;
+    (acc == 0 && needed == pad).then_some(out)
+}
+
 /// Standard base64 without padding (as ssh prints fingerprints).
 pub fn base64_unpadded(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
@@ -75,6 +116,32 @@ pub fn is_lower_hex(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_is_strict() {
+        assert_eq!(base64_strict(b"YWJj").unwrap(), b"abc");
+        assert_eq!(base64_strict(b"YWI=").unwrap(), b"ab");
+        assert_eq!(base64_strict(b"YQ==").unwrap(), b"a");
+        for bad in [
+            &b""[..],
+            b"YWJ",
+            b"YW=j",
+            b"YWI",
+            b"YR==",
+            b"YWJ=",
+            b"Y===",
+            b"YWJj\n",
+            b"YW j",
+            b"YWI-",
+        ] {
+            assert_eq!(
+                base64_strict(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn round_trips() {

@@ -58,6 +58,8 @@ pub struct SignerHealth {
     /// Sorted.
     pub groups: Vec<String>,
     pub certificates: Vec<CertInfo>,
+    /// Its SSH public keys (`NAME.pub`), in the file's order.
+    pub ssh_keys: Vec<SshKeyInfo>,
     /// What needs doing, certificate by certificate, then the signer's
     /// own (several certificates, no group). Empty: usable.
     pub findings: Vec<Finding>,
@@ -78,6 +80,20 @@ pub struct CertInfo {
     pub user_ids: Vec<String>,
     /// The primary key first, then the subkeys in the certificate's order.
     pub keys: Vec<KeyInfo>,
+}
+
+/// One SSH public key of a signer, at the reference time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshKeyInfo {
+    /// `SHA256:` and unpadded base64, as ssh-keygen -l prints it.
+    pub fingerprint: String,
+    /// `ssh-ed25519`, `ecdsa-sha2-nistp256`, ...
+    pub key_type: String,
+    pub valid_after: Option<SystemTime>,
+    pub valid_before: Option<SystemTime>,
+    /// `valid`, `not yet valid` (before valid-after) or `expired` (after
+    /// valid-before).
+    pub state: &'static str,
 }
 
 /// One key of a certificate, as sigtag's policy sees it at the reference
@@ -450,10 +466,31 @@ fn signer_health(
     if signer.groups.is_empty() {
         findings.push(Finding::NoGroup);
     }
+    let at = |t: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(t).unwrap_or(0));
+    let now_secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let ssh_keys = signer
+        .keys
+        .ssh()
+        .iter()
+        .map(|k| SshKeyInfo {
+            fingerprint: k.fingerprint().to_string(),
+            key_type: k.type_name(),
+            valid_after: k.valid_after.map(at),
+            valid_before: k.valid_before.map(at),
+            state: match (k.valid_after, k.valid_before) {
+                (Some(a), _) if now_secs < a => "not yet valid",
+                (_, Some(b)) if now_secs > b => "expired",
+                _ => "valid",
+            },
+        })
+        .collect();
     SignerHealth {
         name: signer.name.clone(),
         groups: signer.groups.clone(),
         certificates,
+        ssh_keys,
         findings,
     }
 }
@@ -825,6 +862,17 @@ pub fn text(health: &Health, files: &Files) -> String {
                 );
             }
         }
+        for k in &s.ssh_keys {
+            let _ = writeln!(
+                out,
+                "  ssh key {} {}, valid after {}, valid before {}, {}",
+                k.fingerprint,
+                k.key_type,
+                time_or(k.valid_after, "(any time)"),
+                time_or(k.valid_before, "(any time)"),
+                k.state
+            );
+        }
         if s.findings.is_empty() {
             let _ = writeln!(out, "  usable: can sign, in {}", s.groups.join(", "));
         }
@@ -938,12 +986,26 @@ pub fn json(health: &Health, keys: &str, files: &Files) -> Value {
                     })
                 })
                 .collect();
+            let ssh_keys: Vec<Value> = s
+                .ssh_keys
+                .iter()
+                .map(|k| {
+                    json!({
+                        "fingerprint": k.fingerprint,
+                        "type": k.key_type,
+                        "valid_after": k.valid_after.map(rfc3339),
+                        "valid_before": k.valid_before.map(rfc3339),
+                        "state": k.state,
+                    })
+                })
+                .collect();
             json!({
                 "name": s.name,
                 "usable": s.usable(),
                 "files": files.get(&s.name).cloned().unwrap_or_default(),
                 "groups": s.groups,
                 "certificates": certificates,
+                "ssh_keys": ssh_keys,
                 "statuses": statuses,
             })
         })

@@ -28,7 +28,8 @@
 //! Signature schemes sit behind one seam: `keys`, `verify` and `sign`
 //! each speak of signers, keys and signatures, and keep everything of a
 //! scheme in a module of its own (`keys::openpgp`, `verify::openpgp`,
-//! `sign::openpgp`; SSH, DESIGN §8, will be their sibling). `token`
+//! `sign::openpgp`; for SSH, DESIGN §8, `keys::ssh` and `verify::ssh`,
+//! signing with SSH keys to come as `sign`'s sibling). `token`
 //! (gpg-agent and OpenPGP cards) is OpenPGP-only and reaches trust
 //! through `keys::openpgp`.
 //!

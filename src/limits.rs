@@ -24,6 +24,11 @@ pub const MAX_LAYERS: usize = 32;
 /// The most signature packets one layer may carry.
 pub const MAX_SIGNATURES_PER_LAYER: usize = 16;
 
+/// An SSH signature block (armored, begin to end line) larger than this
+/// refuses the tag: an RSA 16384-bit signature with its key armors to
+/// under 6 KiB.
+pub const MAX_SSH_SIGNATURE_SIZE: usize = 16 << 10;
+
 // --- dates ---
 
 /// Signatures dated further ahead than this do not count. It is also how
@@ -42,6 +47,16 @@ pub const MAX_CERTS_PER_SIGNER: usize = 16;
 
 /// A certificate file larger than this is refused.
 pub const MAX_CERT_FILE_SIZE: u64 = 1 << 20;
+
+/// A signer holding more SSH public keys than this is refused; so is a
+/// `revoked.pub` listing more than [`MAX_REVOKED_SSH_KEYS`].
+pub const MAX_SSH_KEYS_PER_SIGNER: usize = 16;
+
+/// The most keys `revoked.pub` may list.
+pub const MAX_REVOKED_SSH_KEYS: usize = 1024;
+
+/// RSA SSH keys shorter than this many bits are refused.
+pub const MIN_SSH_RSA_BITS: usize = 2048;
 
 /// The longest rule text accepted; rules are written by people.
 pub const MAX_RULE_LEN: usize = 4096;

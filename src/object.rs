@@ -6,6 +6,8 @@
 //! - the object is at most [`MAX_OBJECT_SIZE`] bytes and holds no NUL byte;
 //! - the body holds at most one armored block, and if it holds one, that
 //!   block is the last thing in the object: nothing follows its end line;
+//!   an OpenPGP or SSH block ends with its own end line (an SSH block
+//!   beside a PGP block is two blocks, and refused as such);
 //! - `payload()` is exactly the bytes git hands to gpg when it verifies.
 //!
 //! This module knows nothing about repositories or keys; it is pure and
@@ -18,6 +20,8 @@ pub use crate::limits::MAX_OBJECT_SIZE;
 
 const BEGIN_PGP: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
 const END_PGP: &[u8] = b"-----END PGP SIGNATURE-----";
+const BEGIN_SSH: &[u8] = b"-----BEGIN SSH SIGNATURE-----";
+const END_SSH: &[u8] = b"-----END SSH SIGNATURE-----";
 
 /// The kinds of git object a tag may point at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +77,10 @@ pub enum SignatureBlock {
     None,
     /// An OpenPGP signature block (armored bytes, begin to end line).
     OpenPgp(Vec<u8>),
-    /// Another kind of armored block (an SSH or X.509 signature).
+    /// An SSH signature block, as git writes it with `gpg.format=ssh`
+    /// (armored bytes, begin to end line; read by `verify::ssh`).
+    Ssh(Vec<u8>),
+    /// Another kind of armored block (an X.509 signature).
     Foreign(String),
 }
 
@@ -265,8 +272,9 @@ fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlo
         } else if line.starts_with(b"-----END ") {
             match begin {
                 Some((_, begin_line)) if end.is_none() => {
-                    let pgp = begin_line == BEGIN_PGP;
-                    if pgp && line != END_PGP {
+                    let pgp = begin_line == BEGIN_PGP && line != END_PGP;
+                    let ssh = begin_line == BEGIN_SSH && line != END_SSH;
+                    if pgp || ssh {
                         return Err(malformed(
                             "the signature block's end line does not match its begin line",
                         ));
@@ -291,11 +299,15 @@ fn split_signature(raw: &[u8], body_start: usize) -> Result<(usize, SignatureBlo
             if stop != raw.len() {
                 return Err(ParseError::TrailingData);
             }
+            let armor = || {
+                raw.get(start..stop)
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| malformed("signature block has no end line"))
+            };
             let block = if line == BEGIN_PGP {
-                let armor = raw
-                    .get(start..stop)
-                    .ok_or_else(|| malformed("signature block has no end line"))?;
-                SignatureBlock::OpenPgp(armor.to_vec())
+                SignatureBlock::OpenPgp(armor()?)
+            } else if line == BEGIN_SSH {
+                SignatureBlock::Ssh(armor()?)
             } else {
                 let label = String::from_utf8_lossy(line)
                     .trim_start_matches("-----BEGIN ")
@@ -478,9 +490,48 @@ mod tests {
 
     #[test]
     fn foreign_signature_blocks_are_recognised() {
-        let ssh = "-----BEGIN SSH SIGNATURE-----\nabc\n-----END SSH SIGNATURE-----\n";
-        let t = parse(&obj(&good_headers(), &format!("m\n{ssh}"))).unwrap();
-        assert_eq!(t.signature, SignatureBlock::Foreign("SSH SIGNATURE".into()));
+        let x509 = "-----BEGIN SIGNED MESSAGE-----\nabc\n-----END SIGNED MESSAGE-----\n";
+        let t = parse(&obj(&good_headers(), &format!("m\n{x509}"))).unwrap();
+        assert_eq!(
+            t.signature,
+            SignatureBlock::Foreign("SIGNED MESSAGE".into())
+        );
+    }
+
+    const SSH: &str = "-----BEGIN SSH SIGNATURE-----\nabc\n-----END SSH SIGNATURE-----\n";
+
+    #[test]
+    fn ssh_signature_blocks_are_ssh_layers() {
+        let raw = obj(&good_headers(), &format!("m\n{SSH}"));
+        let t = parse(&raw).unwrap();
+        assert_eq!(t.signature, SignatureBlock::Ssh(SSH.as_bytes().to_vec()));
+        assert_eq!(t.payload(), &raw[..raw.len() - SSH.len()]);
+        assert_eq!(t.message, "m\n");
+    }
+
+    #[test]
+    fn an_ssh_block_is_one_block_only() {
+        for body in [
+            format!("m\n{SSH}{SSH}"),
+            format!("m\n{SIG}{SSH}"),
+            format!("m\n{SSH}{SIG}"),
+        ] {
+            let raw = obj(&good_headers(), &body);
+            assert_eq!(
+                parse(&raw).unwrap_err(),
+                ParseError::MultipleArmor,
+                "{body}"
+            );
+        }
+        let raw = obj(&good_headers(), &format!("m\n{SSH}after\n"));
+        assert_eq!(parse(&raw).unwrap_err(), ParseError::TrailingData);
+        let crossed = "m\n-----BEGIN SSH SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n";
+        assert_eq!(
+            parse(&obj(&good_headers(), crossed))
+                .unwrap_err()
+                .to_string(),
+            "malformed tag object: the signature block's end line does not match its begin line"
+        );
     }
 
     #[test]

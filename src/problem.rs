@@ -120,6 +120,36 @@ pub enum Problem {
         signer: String,
         key: String,
     },
+    /// An SSH key listed in `revoked.pub` (`origin`: its file and line).
+    SshRevoked {
+        key: String,
+        origin: String,
+    },
+    /// An SSH signature made in another namespace than `git`.
+    SshNamespace {
+        signer: String,
+        namespace: String,
+    },
+    /// A FIDO key's signature made without a touch.
+    NoUserPresence {
+        signer: String,
+        key: String,
+    },
+    /// A FIDO key's signature without user verification, which
+    /// `[ssh] require_user_verification = true` demands.
+    NoUserVerification {
+        signer: String,
+        key: String,
+    },
+    /// An SSH key outside its `valid-after`/`valid-before` window at the
+    /// layer's tagger date (RFC 3339).
+    SshKeyOutsideWindow {
+        signer: String,
+        key: String,
+        window: String,
+        origin: String,
+        dated: String,
+    },
 
     // --- the layer's signatures count, its trailer does not ---
     /// The layer's `Sigtag-Tested-From` trailer is malformed or repeated:
@@ -261,6 +291,33 @@ impl fmt::Display for Problem {
             Unbound { signer, key } => write!(
                 f,
                 "{signer}'s key {key} is bound to its certificate by no self-signature sigtag accepts"
+            ),
+            SshRevoked { key, origin } => write!(
+                f,
+                "SSH key {key} is revoked in revoked.pub ({origin}), so none of its signatures count"
+            ),
+            SshNamespace { signer, namespace } => write!(
+                f,
+                "SSH signature by {signer} is in namespace \"{namespace}\", not \"git\": it was made for something else than a git tag"
+            ),
+            NoUserPresence { signer, key } => write!(
+                f,
+                "signature by {signer} ({key}) was made without a touch (no user presence)"
+            ),
+            NoUserVerification { signer, key } => write!(
+                f,
+                "signature by {signer} ({key}) was made without user verification (no PIN or biometric), \
+                 which policy.toml's [ssh] require_user_verification demands"
+            ),
+            SshKeyOutsideWindow {
+                signer,
+                key,
+                window,
+                origin,
+                dated,
+            } => write!(
+                f,
+                "{signer}'s SSH key {key} is valid only {window} ({origin}), and the layer is dated {dated}"
             ),
             Trailer(why) => write!(
                 f,

@@ -97,6 +97,15 @@ impl Fragment {
             ))
         })?;
         let policy = read_policy(&text, &path.display().to_string())?;
+        // The resource's source has no place yet for revoked SSH keys or
+        // [ssh]: refuse rather than hand it a laxer trust root.
+        if trust.require_user_verification() || dir.join(crate::trust::REVOKED_SSH_FILE).exists() {
+            return Err(Error::config(format!(
+                "{}: the resource's source cannot carry revoked.pub or [ssh] require_user_verification; \
+                 remove the revoked keys from their signers' .pub files instead, or verify with the command line",
+                dir.display()
+            )));
+        }
         Fragment::new(&trust, &policy, env, certs)
     }
 
@@ -129,6 +138,12 @@ impl Fragment {
                     let mut text = String::new();
                     for cert in s.keys.openpgp() {
                         text.push_str(&armored(cert)?);
+                    }
+                    // SSH keys as canonical OpenSSH lines after the
+                    // certificates: source.signers reads both.
+                    for key in s.keys.ssh() {
+                        text.push_str(&key.canonical_line());
+                        text.push('\n');
                     }
                     Certs::Armored(text)
                 }

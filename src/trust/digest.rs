@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 /// The trust digest of an environment's configuration: every input of a verdict except
 /// the tag itself and the clock. `policy` holds the environment's rule and
 /// every field that can change a verdict (`since`, `emergency`, `review`,
-/// `review_within`); `emails` the `[emails]` table. A field that is absent
+/// `review_within`); `emails` the `[emails]` table; `ssh` the `[ssh]`
+/// table and the revoked SSH keys in canonical form, when either is set
+/// (so a configuration without them keeps its digest). A field that is absent
 /// and one that is set hash differently, so no two configurations share a
 /// key.
 pub(super) fn trust_digest(
@@ -17,6 +19,7 @@ pub(super) fn trust_digest(
     groups: &BTreeMap<String, Vec<String>>,
     policy: &EnvironmentPolicy,
     emails: &BTreeMap<String, Vec<String>>,
+    ssh: Option<&[u8]>,
     environment: &str,
 ) -> Result<String> {
     let mut ctx = Sha256::new()?;
@@ -67,6 +70,10 @@ pub(super) fn trust_digest(
             field(e.as_bytes());
         }
     }
+    if let Some(ssh) = ssh {
+        field(b"ssh");
+        field(ssh);
+    }
     ctx.hex()
 }
 
@@ -77,7 +84,7 @@ mod tests {
     fn digest(policy: &EnvironmentPolicy, emails: &BTreeMap<String, Vec<String>>) -> String {
         let sources = [("alice".to_string(), b"cert".to_vec())];
         let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
-        trust_digest(&sources, &groups, policy, emails, "prod").unwrap()
+        trust_digest(&sources, &groups, policy, emails, None, "prod").unwrap()
     }
 
     #[test]

@@ -7,9 +7,12 @@
 //!
 //! Invariants of a loaded [`Trust`]:
 //! - every signer name matches `[a-z0-9][a-z0-9._-]*` and has keys (see
-//!   [`crate::keys::Keys`]: at least one certificate, at most
-//!   [`MAX_CERTS_PER_SIGNER`], no secret key material);
-//! - no key (primary or subkey) belongs to two signers;
+//!   [`crate::keys::Keys`]: at least one certificate or SSH key, at most
+//!   [`MAX_CERTS_PER_SIGNER`] certificates, no secret key material); a
+//!   signer's `NAME.asc` and `NAME.pub` make one signer;
+//! - no key (primary or subkey, SSH key) belongs to two signers; the SSH
+//!   keys of `revoked.pub` and `[ssh] require_user_verification` are part
+//!   of the trust digest when set;
 //! - every group member is a signer; every rule names only known groups and
 //!   never asks for more signers than a group has;
 //! - every name in `[emails]` is a signer and every address listed there
@@ -84,6 +87,8 @@ pub struct Trust {
     tag_filters: BTreeMap<String, String>,
     /// The trust digest of each environment ([`digest::trust_digest`]).
     digests: BTreeMap<String, String>,
+    /// `[ssh] require_user_verification`.
+    require_user_verification: bool,
 }
 
 /// How an environment takes an emergency change (DESIGN §6): a tag that
@@ -111,6 +116,15 @@ struct PolicyFile {
     environments: BTreeMap<String, EnvironmentFile>,
     #[serde(default)]
     emails: BTreeMap<String, Vec<String>>,
+    ssh: Option<SshFile>,
+}
+
+/// `[ssh]` of a policy.toml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SshFile {
+    #[serde(default)]
+    require_user_verification: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +148,18 @@ pub struct Policy {
     pub environments: BTreeMap<String, EnvironmentPolicy>,
     /// `[emails]`: more addresses of a signer than its user IDs name.
     pub emails: BTreeMap<String, Vec<String>>,
+    /// `[ssh]`, and the keys of `revoked.pub`.
+    pub ssh: SshPolicy,
+}
+
+/// What applies to SSH signatures beyond the signers' keys (DESIGN §8).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshPolicy {
+    /// `[ssh] require_user_verification = true`: a FIDO key's signature
+    /// counts only with user verification (a PIN or a biometric).
+    pub require_user_verification: bool,
+    /// The keys of `revoked.pub`: their signatures count for nothing.
+    pub revoked: Vec<crate::keys::ssh::SshKey>,
 }
 
 /// One environment of a policy.
@@ -167,9 +193,27 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 fn is_cert_file(name: &str) -> Option<&str> {
-    [".asc", ".pgp", ".gpg"]
+    [".asc", ".pgp", ".gpg", ".pub"]
         .iter()
         .find_map(|ext| name.strip_suffix(ext))
+}
+
+/// The file of a keys directory that lists revoked SSH keys.
+pub const REVOKED_SSH_FILE: &str = "revoked.pub";
+
+/// A signer's keys from one source: an SSH key file (`.pub`), a
+/// certificate file, or a text that may hold both (the resource's).
+fn keys_of(src: &CertSource) -> Result<Keys> {
+    if src.origin.ends_with(".pub") {
+        Keys::parse_ssh(&src.origin, &src.bytes)
+    } else if [".asc", ".pgp", ".gpg"]
+        .iter()
+        .any(|ext| src.origin.ends_with(ext))
+    {
+        Keys::parse(&src.origin, &src.bytes)
+    } else {
+        Keys::parse_text(&src.origin, &src.bytes)
+    }
 }
 
 impl Trust {
@@ -202,6 +246,7 @@ impl Trust {
             .collect();
         entries.sort();
         let mut sources = Vec::new();
+        let mut revoked = Vec::new();
         for path in entries {
             let Some(file) = path
                 .file_name()
@@ -218,7 +263,7 @@ impl Trust {
             }
             let Some(stem) = is_cert_file(&file) else {
                 return Err(Error::config(format!(
-                    "{}: unexpected file in the keys directory; certificates end in .asc, .pgp or .gpg",
+                    "{}: unexpected file in the keys directory; certificates end in .asc, .pgp or .gpg, SSH public keys in .pub",
                     path.display()
                 )));
             };
@@ -238,6 +283,10 @@ impl Trust {
             }
             let bytes = std::fs::read(&path)
                 .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
+            if file == REVOKED_SSH_FILE {
+                revoked = crate::keys::ssh::parse_revoked(&path.display().to_string(), &bytes)?;
+                continue;
+            }
             sources.push(CertSource {
                 name: stem.to_string(),
                 origin: path.display().to_string(),
@@ -245,7 +294,8 @@ impl Trust {
             });
         }
         let origin = policy_path.display().to_string();
-        let policy = read_policy(&policy_text, &origin)?;
+        let mut policy = read_policy(&policy_text, &origin)?;
+        policy.ssh.revoked = revoked;
         Trust::build_policy(sources, policy, &origin)
     }
 
@@ -274,6 +324,7 @@ impl Trust {
             groups,
             environments,
             emails: BTreeMap::new(),
+            ssh: SshPolicy::default(),
         };
         Trust::build_policy(sources, policy, policy_origin)
     }
@@ -288,6 +339,7 @@ impl Trust {
             groups,
             environments,
             emails: extra_emails,
+            ssh,
         } = policy;
         let mut signers: Vec<Signer> = Vec::new();
         for src in sources {
@@ -297,15 +349,23 @@ impl Trust {
                     src.origin, src.name
                 )));
             }
-            if signers.iter().any(|s| s.name == src.name) {
-                return Err(Error::config(format!(
-                    "{}: signer \"{}\" is defined twice; keep one file per signer",
-                    src.origin, src.name
-                )));
-            }
-            let keys = Keys::parse(&src.origin, &src.bytes)?;
+            let keys = keys_of(&src)?;
             for cert in keys.openpgp() {
                 crate::keys::openpgp::check_usable(&src.origin, &src.name, cert)?;
+            }
+            // A signer may have one certificate file and one SSH key file
+            // (alice.asc and alice.pub): one person, one signer.
+            if let Some(s) = signers.iter_mut().find(|s| s.name == src.name) {
+                let ssh_twice = !s.keys.ssh().is_empty() && !keys.ssh().is_empty();
+                let pgp_twice = !s.keys.openpgp().is_empty() && !keys.openpgp().is_empty();
+                if ssh_twice || pgp_twice {
+                    return Err(Error::config(format!(
+                        "{}: signer \"{}\" is defined twice; keep one file per signer (one .asc and one .pub at most)",
+                        src.origin, src.name
+                    )));
+                }
+                s.keys = s.keys.clone().merge(keys);
+                continue;
             }
             signers.push(Signer {
                 name: src.name,
@@ -320,16 +380,35 @@ impl Trust {
             .iter()
             .map(|s| Ok((s.name.clone(), s.keys.canonical()?)))
             .collect::<Result<Vec<_>>>()?;
+        let ssh_canonical = (ssh.require_user_verification || !ssh.revoked.is_empty()).then(|| {
+            let mut out = format!(
+                "require_user_verification={}\n",
+                ssh.require_user_verification
+            )
+            .into_bytes();
+            out.extend_from_slice(&crate::keys::ssh::canonical(&ssh.revoked));
+            out
+        });
         let digests = environments
             .iter()
             .map(|(env, e)| {
-                let d = digest::trust_digest(&canonical, &groups, e, &extra_emails, env)?;
+                let d = digest::trust_digest(
+                    &canonical,
+                    &groups,
+                    e,
+                    &extra_emails,
+                    ssh_canonical.as_deref(),
+                    env,
+                )?;
                 Ok((env.clone(), d))
             })
             .collect::<Result<BTreeMap<_, _>>>()?;
 
         // One key, one signer.
-        let keyring = Keyring::build(signers.iter().map(|s| (s.name.as_str(), &s.keys)))?;
+        let keyring = Keyring::build_revoking(
+            signers.iter().map(|s| (s.name.as_str(), &s.keys)),
+            &ssh.revoked,
+        )?;
 
         for (group, members) in &groups {
             if !valid_name(group) {
@@ -437,7 +516,14 @@ impl Trust {
             emergencies,
             tag_filters,
             digests,
+            require_user_verification: ssh.require_user_verification,
         })
+    }
+
+    /// Does `[ssh] require_user_verification = true` hold: a FIDO key's
+    /// signature counts only with user verification?
+    pub fn require_user_verification(&self) -> bool {
+        self.require_user_verification
     }
 
     /// The trust digest of environment `env` (lower-case hex SHA-256):
@@ -602,6 +688,10 @@ pub fn read_policy(text: &str, origin: &str) -> Result<Policy> {
         groups: policy.groups,
         environments,
         emails: policy.emails,
+        ssh: SshPolicy {
+            require_user_verification: policy.ssh.is_some_and(|s| s.require_user_verification),
+            revoked: Vec::new(),
+        },
     })
 }
 
@@ -887,5 +977,92 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("requires"), "{err}");
+    }
+
+    #[test]
+    fn a_pub_file_and_its_source_lines_share_a_digest() {
+        let line = "valid-after=\"20240101\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOg65MzxOI8+botuUmMT5NWzFPcLjCeXAh0HukYbAsKV alice@example.org\n";
+        let groups = BTreeMap::from([("humans".to_string(), vec!["alice".to_string()])]);
+        let envs = BTreeMap::from([("prod".to_string(), "1 of humans".to_string())]);
+        let build = |origin: &str, bytes: Vec<u8>| {
+            let src = CertSource {
+                name: "alice".into(),
+                origin: origin.into(),
+                bytes,
+            };
+            Trust::build(vec![src], groups.clone(), envs.clone(), "p")
+                .unwrap()
+                .digest_for("prod")
+                .unwrap()
+                .to_string()
+        };
+        let dir = build("keys/alice.pub", line.as_bytes().to_vec());
+        let keys = Keys::parse_ssh("x", line.as_bytes()).unwrap();
+        let key = &keys.ssh()[0];
+        let source = build(
+            "source.signers.alice",
+            format!("{}\n", key.canonical_line()).into_bytes(),
+        );
+        assert_eq!(dir, source);
+        // Another window, another digest.
+        let other = build(
+            "keys/alice.pub",
+            line.replace("20240101", "20240102").into_bytes(),
+        );
+        assert_ne!(dir, other);
+    }
+
+    #[test]
+    fn the_ssh_table_is_strict_and_part_of_the_digest() {
+        let base =
+            "[groups]\nhumans = [\"alice\"]\n[environments.prod]\nrequire = \"1 of humans\"\n";
+        let digest = |extra: &str, revoked: &str| {
+            let mut policy = read_policy(&format!("{base}{extra}"), "p.toml").unwrap();
+            policy.ssh.revoked =
+                crate::keys::ssh::parse_revoked("revoked.pub", revoked.as_bytes()).unwrap();
+            let t = example_policy(policy);
+            (
+                t.require_user_verification(),
+                t.digest_for("prod").unwrap().to_string(),
+            )
+        };
+        let (uv, plain) = digest("", "");
+        assert!(!uv);
+        assert_eq!(digest("[ssh]\n", ""), (false, plain.clone()));
+        let (uv, required) = digest("[ssh]\nrequire_user_verification = true\n", "");
+        assert!(uv);
+        assert_ne!(required, plain);
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOg65MzxOI8+botuUmMT5NWzFPcLjCeXAh0HukYbAsKV\n";
+        let (_, revoked) = digest("", key);
+        assert_ne!(revoked, plain);
+        assert_ne!(revoked, required);
+        let err = read_policy(
+            &format!("{base}[ssh]\nrequire_user_verifcation = true\n"),
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("p.toml: line ") && err.contains("require_user_verifcation"),
+            "{err}"
+        );
+        let err = read_policy(
+            &format!("{base}[ssh]\nrequire_user_verification = \"yes\"\n"),
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("p.toml: line "), "{err}");
+    }
+
+    fn example_policy(policy: Policy) -> Trust {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+        let src = CertSource {
+            name: "alice".into(),
+            origin: "keys/alice.asc".into(),
+            bytes: std::fs::read(dir.join("alice.asc")).unwrap(),
+        };
+        Trust::build_policy(vec![src], policy, "p.toml").unwrap()
     }
 }

@@ -2,7 +2,7 @@
 //! the scheme that made them.
 //!
 //! Each layer's signature block is handed to the module of its scheme
-//! (today [`openpgp`]; SSH signatures, DESIGN §8, will be a sibling). The
+//! ([`openpgp`], or [`ssh`] for `gpg.format=ssh` layers, DESIGN §8). The
 //! scheme reads the block, finds the trusted key that made each signature
 //! and checks the mathematics; what it finds it answers through
 //! [`Verified`]. This module then applies the rules every scheme shares,
@@ -28,6 +28,7 @@
 //! repository; the clock comes in as `now`.
 
 pub mod openpgp;
+pub mod ssh;
 
 pub use openpgp::{read_signatures, verifies};
 
@@ -44,7 +45,8 @@ pub enum Outcome {
     Counts {
         /// Index of the signer in the [`Trust`].
         signer: usize,
-        /// Fingerprint of the key that made the signature (upper-case hex).
+        /// Fingerprint of the key that made the signature: upper-case hex
+        /// for OpenPGP, `SHA256:` and unpadded base64 for SSH.
         key: String,
         created: SystemTime,
         /// The signature's own expiration time, if it has one.
@@ -103,8 +105,21 @@ pub fn check_layer(layer: &Layer, trust: &Trust, now: SystemTime) -> Vec<Outcome
         SignatureBlock::Foreign(kind) => {
             return vec![Outcome::Fails(Problem::ForeignSignature(kind.clone()))]
         }
-        SignatureBlock::OpenPgp(block) => openpgp::verify_block(block, payload, trust),
+        SignatureBlock::OpenPgp(block) => {
+            return judge_all(openpgp::verify_block(block, payload, trust), dated, now)
+        }
+        SignatureBlock::Ssh(block) => ssh::verify_block(block, payload, dated, trust),
     };
+    judge_all(verified, dated, now)
+}
+
+/// The outcomes of a scheme's verified signatures (or of its refusal of
+/// the whole block).
+fn judge_all<V: Verified>(
+    verified: Result<Vec<Result<V, Problem>>, Problem>,
+    dated: i64,
+    now: SystemTime,
+) -> Vec<Outcome> {
     match verified {
         Ok(sigs) => sigs
             .into_iter()

@@ -8,6 +8,7 @@
 pub mod git;
 pub mod gpg;
 pub mod process;
+pub mod ssh;
 
 pub use gpg::Key;
 pub use process::Run;
@@ -188,10 +189,18 @@ fn assert_report_shape(r: &Value) {
             assert!(s.get(key).is_some(), "signer lacks {key:?}: {s}");
         }
         let fpr = s["fingerprint"].as_str().expect("fingerprint");
+        let hex = fpr
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+        let ssh = fpr.strip_prefix("SHA256:").is_some_and(|b64| {
+            b64.len() == 43
+                && b64
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        });
         assert!(
-            fpr.bytes()
-                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
-            "fingerprint is upper-case hex: {s}"
+            hex || ssh,
+            "fingerprint is upper-case hex (OpenPGP) or SHA256:base64 (SSH): {s}"
         );
         assert!(s["layer"].as_u64().is_some_and(|l| l >= 1), "{s}");
     }

@@ -292,7 +292,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
     let signers = string_map(&map, "signers")?;
     if signers.is_empty() {
         return Err(Error::config(
-            "source.signers is missing or empty; map each signer's name to its armored public certificate",
+            "source.signers is missing or empty; map each signer's name to its armored public certificate or OpenSSH public key lines",
         ));
     }
     let mut sources = Vec::new();
@@ -300,13 +300,13 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         let field = format!("source.signers.{}", shown(name));
         let Value::String(text) = value else {
             return Err(Error::config(format!(
-                "{field} must be a string holding an armored public certificate, not a {}",
+                "{field} must be a string holding an armored public certificate or OpenSSH public key lines, not a {}",
                 type_name(value)
             )));
         };
         if text.trim().is_empty() {
             return Err(Error::config(format!(
-                "{field} is empty; paste the output of gpg --armor --export FINGERPRINT"
+                "{field} is empty; paste the output of gpg --armor --export FINGERPRINT, or the signer's .pub line"
             )));
         }
         sources.push(CertSource {
@@ -382,6 +382,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         groups,
         environments: BTreeMap::from([(environment.clone(), policy)]),
         emails,
+        ssh: Default::default(),
     };
     let trust = Trust::build_policy(sources, policy, "source")?;
     let rule = trust.rule_for(&environment)?.clone();
@@ -555,6 +556,56 @@ mod tests {
         parse_source(source(require, extra))
             .unwrap_err()
             .to_string()
+    }
+
+    const SSH_LINE: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOg65MzxOI8+botuUmMT5NWzFPcLjCeXAh0HukYbAsKV bob@example.org";
+
+    #[test]
+    fn signers_may_hold_ssh_keys_instead_of_or_beside_a_certificate() {
+        let s = parse_source(source(
+            "2 of humans",
+            json!({"signers": {
+                "alice": source("1 of humans", json!({}))["signers"]["alice"],
+                "bob": format!("# bob's laptop\n{SSH_LINE}\n"),
+                "staging": source("1 of humans", json!({}))["signers"]["staging"],
+            }}),
+        ))
+        .unwrap();
+        let bob = s.trust.signers().iter().find(|s| s.name == "bob").unwrap();
+        assert!(bob.keys.openpgp().is_empty());
+        assert_eq!(bob.keys.ssh().len(), 1);
+
+        let both = format!(
+            "{}{SSH_LINE}\n",
+            source("1 of humans", json!({}))["signers"]["bob"]
+                .as_str()
+                .unwrap()
+        );
+        let s = parse_source(source(
+            "2 of humans",
+            json!({"signers": {
+                "alice": source("1 of humans", json!({}))["signers"]["alice"],
+                "bob": both,
+                "staging": source("1 of humans", json!({}))["signers"]["staging"],
+            }}),
+        ))
+        .unwrap();
+        let bob = s.trust.signers().iter().find(|s| s.name == "bob").unwrap();
+        assert_eq!((bob.keys.openpgp().len(), bob.keys.ssh().len()), (1, 1));
+
+        let e = error(
+            "2 of humans",
+            json!({"signers": {
+                "alice": source("1 of humans", json!({}))["signers"]["alice"],
+                "bob": format!("cert-authority {SSH_LINE}\n"),
+                "staging": source("1 of humans", json!({}))["signers"]["staging"],
+            }}),
+        );
+        assert_eq!(
+            e,
+            "source.signers.bob line 1: unknown option \"cert-authority\"; \
+             a signer's key line takes only valid-after=, valid-before= and namespaces="
+        );
     }
 
     #[test]
