@@ -88,7 +88,7 @@ JCECARD_DRIVER := /usr/lib/pcsc/drivers/ifd-jcecard.bundle/Contents/Linux/libifd
 INTOTO_VENV := target/py-intoto
 INTOTO_VERSION := 0.9.3
 
-# The FIDO key tests (tests/sk_dummy.rs) sign through OpenSSH's test
+# The FIDO key tests (tests/sk_dummy.rs, tests/ssh_fido.rs) sign through OpenSSH's test
 # authenticator, target/sk-dummy/sk-dummy.so, which
 # tests/ssh_support/sk-dummy.sh builds from Debian's openssh source package
 # (about 1.5 minutes cold, then cached by source version). It adds a deb-src
