@@ -25,6 +25,7 @@
 //! same GnuPG home, the same commands as with a key on a YubiKey.
 
 mod common;
+mod ssh_support;
 mod token_support;
 
 use common::*;
@@ -44,6 +45,14 @@ const AGENT: &str = "Co-sign: with sigtag and gpg-agent";
 const CARD: &str = "Co-sign: with sigtag and the card directly";
 const GIT: &str = "Co-sign: with plain git and gpg";
 const AFTER: &str = "Afterwards";
+const FIDO_MAKE: &str = "Make the key on the token";
+const FIDO_PUT: &str = "Put its public key in the keys directory";
+const FIDO_GIT: &str = "Co-sign with the FIDO key: plain git";
+const FIDO_AGENT: &str = "Co-sign with the FIDO key: sigtag and ssh-agent";
+const FIDO_CHECK: &str = "Check the FIDO layer";
+const FIDO_LOST: &str = "A lost token";
+/// The SSH fingerprint the page shows for Bob's FIDO key.
+const FIDO_FPR: &str = "SHA256:Or46VI7TRgrB6oajMkA2BN/cN+o2OLB+/ekiDlAR01A";
 const DEVELOPERS: &str = "For developers and CI";
 
 // ------------------------------------------------------------- the page
@@ -625,9 +634,24 @@ impl Team {
 /// The page's policy.toml, as the page shows it.
 fn the_pages_policy(ctx: &Ctx) {
     let toml: Vec<Block> = blocks().into_iter().filter(|b| b.lang == "toml").collect();
-    assert_eq!(toml.len(), 1, "one policy on the page: {toml:?}");
-    assert_eq!((toml[0].heading.as_str(), toml[0].nth), (DAY, 1));
+    let places: Vec<(&str, usize)> = toml.iter().map(|b| (b.heading.as_str(), b.nth)).collect();
+    assert_eq!(
+        places,
+        [(DAY, 1), (FIDO_PUT, 3)],
+        "the policy, and the FIDO section's [ssh] table: {toml:?}"
+    );
     ctx.policy(&toml[0].text);
+}
+
+/// The FIDO section's `[ssh]` table, added to the page's policy.toml.
+fn the_pages_ssh_table(ctx: &Ctx) {
+    let b = block(FIDO_PUT, 3);
+    assert_eq!(b.lang, "toml", "{}", b.id());
+    let file = ctx.keys.join("policy.toml");
+    let mut policy = fs::read_to_string(&file).unwrap();
+    policy.push('\n');
+    policy.push_str(&b.text);
+    fs::write(file, policy).unwrap();
 }
 
 /// Bob's fetches: the plain ones leave his stale tag alone, the forced
@@ -709,6 +733,51 @@ fn race_steps(alice_layer: &str, carol_layer: &str) -> Vec<Step> {
     steps
 }
 
+/// The FIDO reviewer: Bob's key made on the token (sk-dummy) and put in
+/// the keys directory; Bob's gpg-made bob.asc is gone, so only the FIDO
+/// layer can count for him.
+fn fido_setup_steps(alice_layer: &str, carol_layer: &str) -> Vec<Step> {
+    let mut steps = fetch_steps(alice_layer, carol_layer);
+    steps.extend([
+        Step::Hook("mkdir -p -m 700 ~/.ssh && rm ../release-config/keys/bob.asc".to_string()),
+        doc(FIDO_MAKE, 1),
+        doc(FIDO_PUT, 1),
+        doc(FIDO_PUT, 2),
+    ]);
+    steps
+}
+
+/// The FIDO reviewer with plain git, then the token lost.
+fn fido_git_steps(alice_layer: &str, carol_layer: &str) -> Vec<Step> {
+    let mut steps = fido_setup_steps(alice_layer, carol_layer);
+    steps.extend([
+        doc(FIDO_GIT, 1),
+        doc(FIDO_GIT, 2),
+        doc(FIDO_CHECK, 1),
+        doc(AFTER, 1),
+        doc(FIDO_LOST, 1),
+        doc_exits(FIDO_LOST, 2, &[("sigtag verify", 1)]),
+    ]);
+    steps
+}
+
+/// The FIDO reviewer with sigtag through ssh-agent; the agent started
+/// for the walk, allowed to load sk-dummy, and stopped when it ends.
+fn fido_agent_steps(alice_layer: &str, carol_layer: &str) -> Vec<Step> {
+    let mut steps = fido_setup_steps(alice_layer, carol_layer);
+    steps.extend([
+        Step::Hook(
+            "eval \"$(ssh-agent -s -P \"$SSH_SK_PROVIDER\")\" >/dev/null\n\
+             trap 'ssh-agent -k >/dev/null 2>&1' EXIT"
+                .to_string(),
+        ),
+        doc(FIDO_AGENT, 1),
+        doc(FIDO_AGENT, 2),
+        doc(FIDO_CHECK, 1),
+    ]);
+    steps
+}
+
 fn once_steps() -> Vec<Step> {
     vec![doc(ONCE, 1), doc(ONCE, 2)]
 }
@@ -728,8 +797,10 @@ fn card_walk<'a>(ctx: &'a Ctx, card: &Provisioned) -> Walk<'a> {
 
 #[test]
 fn every_block_of_the_page_runs_in_a_test() {
-    let mut ran: Vec<(String, usize)> = vec![(DAY.to_string(), 1)];
+    let mut ran: Vec<(String, usize)> = vec![(DAY.to_string(), 1), (FIDO_PUT.to_string(), 3)];
     for steps in [
+        fido_git_steps("a", "c"),
+        fido_agent_steps("a", "c"),
         once_steps(),
         agent_steps("a", "c"),
         card_steps("a", "c"),
@@ -892,4 +963,128 @@ fn the_developer_setup_runs() {
         "{}",
         t.sh(DEVELOPERS, 1)
     );
+}
+
+/// The walk's environment for the FIDO commands: ssh-keygen (and git's
+/// ssh-keygen, and ssh-add) reach sk-dummy through SSH_SK_PROVIDER, and
+/// a verify-required key's PIN comes from an askpass program (sk-dummy
+/// takes any PIN).
+fn fido_env(lib: &Path) -> Step {
+    Step::Hook(format!(
+        "export SSH_SK_PROVIDER={} SSH_ASKPASS_REQUIRE=force SSH_ASKPASS=/bin/true\nunset SSH_AUTH_SOCK",
+        quote(lib.to_str().expect("UTF-8 path"))
+    ))
+}
+
+/// The fingerprint of the FIDO key the walk made, `SHA256:...`.
+fn fido_fingerprint(ctx: &Ctx) -> String {
+    let keys = Ctx::path_str(&ctx.keys);
+    let run = ctx.sigtag(&["keys", "--keys", &keys, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let bob = report["signers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "bob")
+        .unwrap_or_else(|| panic!("no bob in {report}"));
+    bob["ssh_keys"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs `steps` in Bob's clone with the FIDO environment, in two walks:
+/// up to the page's putting the key in keys/bob.pub, then the rest, with
+/// the page's fingerprint standing for the key the first walk made
+/// (sk-dummy's keys are random).
+fn fido_walk(t: &Team, lib: &Path, steps: Vec<Step>) -> Transcript {
+    // Run the key-making part first, to learn the fingerprint.
+    let mut first = vec![fido_env(lib)];
+    let (setup, rest): (Vec<Step>, Vec<Step>) = {
+        let mut setup = Vec::new();
+        let mut rest = Vec::new();
+        let mut done = false;
+        for s in steps {
+            let last = matches!(&s, Step::Doc(h, 1, _) if *h == FIDO_PUT);
+            if done {
+                rest.push(s);
+            } else {
+                setup.push(s);
+            }
+            done |= last;
+        }
+        (setup, rest)
+    };
+    first.extend(setup);
+    Walk::new(&t.ctx).run(&t.bob_dir, &first);
+    let fpr = fido_fingerprint(&t.ctx);
+    let mut second = vec![fido_env(lib)];
+    second.extend(rest);
+    Walk::new(&t.ctx)
+        .sub(FIDO_FPR, &fpr)
+        .run(&t.bob_dir, &second)
+}
+
+/// Does the sigtag under test sign through ssh-agent yet?
+fn sigtag_has_ssh_agent() -> bool {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sigtag"))
+        .args(["cosign", "--help"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("--ssh-agent")
+}
+
+/// The FIDO reviewer with plain git: the key made on the token (sk-dummy),
+/// its public key in keys/bob.pub with a window, the page's [ssh] table,
+/// the layer made by git tag -s and pushed; then the token lost and its
+/// key revoked.
+#[test]
+fn the_fido_reviewer_cosigns_with_plain_git() {
+    let Some(lib) = ssh_support::sk_dummy() else {
+        return;
+    };
+    let t = Team::new(None);
+    the_pages_ssh_table(&t.ctx);
+    fido_walk(&t, &lib, fido_git_steps(&t.alice_layer, &t.carol_layer));
+    let ctx = &t.ctx;
+    // git made the layer on Carol's, SSH-signed with the FIDO key, with a
+    // touch and the PIN.
+    let outer = ctx.git_in(&t.origin, &["cat-file", "tag", "v1.4.0"]);
+    assert!(
+        outer.starts_with(&format!("object {}\ntype tag\ntag v1.4.0\n", t.carol_layer)),
+        "{outer}"
+    );
+    let at = outer
+        .find("-----BEGIN SSH SIGNATURE-----")
+        .expect("an SSH layer");
+    let sig = sigtag::verify::ssh::sshsig::parse(format!("{}\n", &outer[at..]).as_bytes()).unwrap();
+    let flags = sig.sk.expect("a FIDO signature").flags;
+    assert_eq!(
+        flags & (ssh_support::FLAG_USER_PRESENT | ssh_support::FLAG_USER_VERIFIED),
+        ssh_support::FLAG_USER_PRESENT | ssh_support::FLAG_USER_VERIFIED,
+        "{flags:#04x}"
+    );
+    // Revoked, the key counts for nothing on origin either.
+    let r = ctx.verify_in(&t.origin, "staging", &["v1.4.0"]).1.remove(0);
+    assert!(!r.satisfied(), "{}", r.0);
+    assert_eq!(r.signers(), signers(&[("alice", 1), ("carol", 2)]));
+}
+
+/// The FIDO reviewer with sigtag through ssh-agent. Until sigtag signs
+/// through ssh-agent, the walk stops short of it.
+#[test]
+fn the_fido_reviewer_cosigns_with_sigtag_and_ssh_agent() {
+    let Some(lib) = ssh_support::sk_dummy() else {
+        return;
+    };
+    if !sigtag_has_ssh_agent() {
+        eprintln!(
+            "notice: sigtag cosign has no --ssh-agent yet, so {DOC}'s \"{FIDO_AGENT}\" does not run"
+        );
+        return;
+    }
+    let t = Team::new(None);
+    the_pages_ssh_table(&t.ctx);
+    fido_walk(&t, &lib, fido_agent_steps(&t.alice_layer, &t.carol_layer));
+    t.assert_origin("staging", &[("alice", 1), ("carol", 2), ("bob", 3)]);
 }
