@@ -19,6 +19,12 @@
 //! agent can sign with it); every block it returns verifies with its
 //! public key, checked before the block is used, so a layer is never
 //! written with a bad signature.
+//!
+//! Two shortcomings of ssh-key 0.6 are worked around here: it builds an
+//! RSA key from the first prime twice (RSA signs through the `rsa` crate
+//! instead), and it reads an ECDSA private scalar only at full width,
+//! while OpenSSH writes it as a minimal mpint (such a key's private
+//! section is rewritten at full width before ssh-key reads it).
 
 pub mod agent;
 
@@ -551,6 +557,144 @@ mod tests {
             payload.push(b'x');
             assert!(!k.has_signed(&parsed.signature, &payload));
         }
+    }
+
+    /// A fake agent on a socket in `dir` that answers one signing
+    /// request with `answer(data)`, the signature in wire form.
+    fn fake_agent(
+        dir: &std::path::Path,
+        answer: impl Fn(&[u8]) -> Vec<u8> + Send + 'static,
+    ) -> agent::Agent {
+        use std::io::{Read as _, Write as _};
+        let path = dir.join("agent.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut len = [0u8; 4];
+            conn.read_exact(&mut len).unwrap();
+            let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+            conn.read_exact(&mut body).unwrap();
+            assert_eq!(body[0], 13, "a SIGN_REQUEST");
+            let mut r = Wire(&body[1..]);
+            let _key = r.string().unwrap();
+            let data = r.string().unwrap().to_vec();
+            let mut reply = vec![14];
+            put(&mut reply, &answer(&data));
+            let mut out = (reply.len() as u32).to_be_bytes().to_vec();
+            out.extend_from_slice(&reply);
+            conn.write_all(&out).unwrap();
+        });
+        agent::Agent::at(&path)
+    }
+
+    #[test]
+    fn a_fido_key_in_an_agent_signs_and_its_signature_is_checked() {
+        use ssh_key::private::Ed25519Keypair;
+        use ssh_key::public::SkEd25519;
+        const APP: &str = "ssh:";
+        let pair = Ed25519Keypair::from_seed(&[3; 32]);
+        let public = KeyData::SkEd25519(SkEd25519::new(pair.public, APP));
+        let sk_sign = move |data: &[u8], flags: u8| {
+            let mut signed = Sha256::digest(APP.as_bytes()).to_vec();
+            signed.push(flags);
+            signed.extend_from_slice(&7u32.to_be_bytes());
+            signed.extend_from_slice(&Sha256::digest(data));
+            let raw = pair.try_sign(&signed).unwrap();
+            sshsig::signature_blob(
+                b"sk-ssh-ed25519@openssh.com",
+                raw.as_bytes(),
+                Some(sshsig::SkTrailer { flags, counter: 7 }),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let first = sk_sign.clone();
+        let agent = fake_agent(dir.path(), move |data| first(data, 1));
+        let mut k = SshSigningKey::new(public.clone(), SshSigner::Agent(agent)).unwrap();
+        let blob = k.sign_blob(b"payload").unwrap();
+        let sig = sshsig::parse_blob(&blob).unwrap();
+        assert_eq!(sig.sk.map(|t| t.flags), Some(1));
+        let block = SignatureBlock::Ssh(sshsig::armor(&blob));
+        assert!(k.has_signed(&block, b"payload"));
+
+        // An agent whose signature does not verify writes nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let agent = fake_agent(dir.path(), move |_| sk_sign(b"something else", 1));
+        let mut k = SshSigningKey::new(public, SshSigner::Agent(agent)).unwrap();
+        let e = k.sign_blob(b"payload").unwrap_err();
+        assert!(e.message().contains("does not verify"), "{e}");
+    }
+
+    /// OpenSSH writes an ECDSA scalar as a minimal mpint; ssh-key 0.6
+    /// alone reads only full-width ones.
+    #[test]
+    fn reads_an_ecdsa_key_whose_scalar_openssh_wrote_short() {
+        let p521 = Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP521,
+        };
+        let key = loop {
+            let k = PrivateKey::random(&mut OsRng, p521.clone()).unwrap();
+            if let ssh_key::private::KeypairData::Ecdsa(
+                ssh_key::private::EcdsaKeypair::NistP521 { private, .. },
+            ) = k.key_data()
+            {
+                if private.as_ref()[0] == 0 {
+                    break k;
+                }
+            }
+        };
+        let bytes = key.to_bytes().unwrap();
+        let mut r = Wire(&bytes);
+        r.take(MAGIC.len()).unwrap();
+        let head: Vec<&[u8]> = (0..3).map(|_| r.string().unwrap()).collect();
+        r.u32().unwrap();
+        let public = r.string().unwrap();
+        let mut p = Wire(r.string().unwrap());
+        let checks = p.take(8).unwrap();
+        let fields: Vec<&[u8]> = (0..5).map(|_| p.string().unwrap()).collect();
+        let mut section = checks.to_vec();
+        for (i, f) in fields.iter().enumerate() {
+            let short: Vec<u8> = f.iter().copied().skip_while(|b| *b == 0).collect();
+            put(&mut section, if i == 3 { &short } else { f });
+        }
+        let mut pad = 1;
+        while section.len() % 8 != 0 {
+            section.push(pad);
+            pad += 1;
+        }
+        let mut blob = MAGIC.to_vec();
+        for h in head {
+            put(&mut blob, h);
+        }
+        blob.extend_from_slice(&1u32.to_be_bytes());
+        put(&mut blob, public);
+        put(&mut blob, &section);
+        let b64 = crate::encoding::base64(&blob);
+        let mut text = format!("{PRIVATE_KEY_BEGIN}\n");
+        for line in b64.as_bytes().chunks(70) {
+            text.push_str(std::str::from_utf8(line).unwrap());
+            text.push('\n');
+        }
+        text.push_str("-----END OPENSSH PRIVATE KEY-----\n");
+        assert!(
+            PrivateKey::from_openssh(&text).is_err(),
+            "ssh-key reads it now"
+        );
+        let read = parse_private(&text, "k").unwrap();
+        assert_eq!(read.public_key(), key.public_key());
+        let mut k = SshSigningKey::new(
+            read.public_key().key_data().clone(),
+            SshSigner::Private(Box::new(read)),
+        )
+        .unwrap();
+        assert!(k.sign_blob(b"payload").is_ok());
+    }
+
+    #[test]
+    fn a_fido_key_file_cannot_sign_in_process() {
+        let pair = ssh_key::private::Ed25519Keypair::from_seed(&[3; 32]);
+        let public = KeyData::SkEd25519(ssh_key::public::SkEd25519::new(pair.public, "ssh:"));
+        let private = PrivateKey::random(&mut OsRng, Algorithm::Ed25519).unwrap();
+        assert!(SshSigningKey::new(public, SshSigner::Private(Box::new(private))).is_err());
     }
 
     #[test]
