@@ -447,16 +447,9 @@ fn signing_key(
         (Some(path), _) => sign::load_key_file(path)?,
         (None, Some(trust)) => {
             if let Some(path) = &args.ssh_key {
-                let SigningKey::Ssh(key) = sign::ssh::load_key_file(path)? else {
-                    return Err(Error::sign("not an SSH key"));
-                };
-                SigningKey::Ssh(key.with_ident(ident()))
+                SigningKey::Ssh(sign::ssh::load_key_file(path)?.with_ident(ident()))
             } else if let Some(choice) = &args.ssh_agent {
-                let SigningKey::Ssh(key) =
-                    sigtag::token::ssh_agent::signing_key(trust, dir, Some(choice))?
-                else {
-                    return Err(Error::sign("not an SSH key"));
-                };
+                let key = sigtag::token::ssh_agent::signing_key(trust, dir, Some(choice))?;
                 SigningKey::Ssh(key.with_ident(ident()))
             } else if let Some(fpr) = &args.gpg_agent {
                 sigtag::token::agent::signing_key(trust, dir, Some(fpr), Some(repo))?

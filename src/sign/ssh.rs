@@ -399,7 +399,7 @@ fn sk_refusal(shown: &str, algorithm: &Algorithm) -> String {
 
 /// Loads an OpenSSH private key file (`--ssh-key FILE`); a key protected
 /// by a passphrase is decrypted with SIGTAG_PASSPHRASE or a prompt.
-pub fn load_key_file(path: &Path) -> Result<SigningKey> {
+pub fn load_key_file(path: &Path) -> Result<SshSigningKey> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::io(format!("cannot read {shown}: {e}")))?;
@@ -416,10 +416,7 @@ pub fn load_key_file(path: &Path) -> Result<SigningKey> {
             .ok_or_else(|| Error::sign(format!("wrong passphrase for {shown}")))?;
     }
     let public = key.public_key().key_data().clone();
-    Ok(SigningKey::Ssh(SshSigningKey::new(
-        public,
-        SshSigner::Private(Box::new(key)),
-    )?))
+    SshSigningKey::new(public, SshSigner::Private(Box::new(key)))
 }
 
 /// Does `text` look like an OpenSSH private key (rather than an OpenPGP

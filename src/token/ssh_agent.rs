@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::keys::ssh::fingerprint_of_blob;
 use crate::sign::ssh::agent::{Agent, Identity};
 use crate::sign::ssh::{SshSigner, SshSigningKey};
-use crate::sign::SigningKey;
 use crate::trust::Trust;
 use ssh_key::PublicKey;
 use std::path::Path;
@@ -48,7 +47,7 @@ fn wanted(choice: &str) -> Result<(String, String)> {
 
 /// The agent key that signs: the one `choice` names, else the only one
 /// of a signer of the keys directory `dir`.
-pub fn signing_key(trust: &Trust, dir: &Path, choice: Option<&str>) -> Result<SigningKey> {
+pub fn signing_key(trust: &Trust, dir: &Path, choice: Option<&str>) -> Result<SshSigningKey> {
     let agent = Agent::from_env()?;
     let held = agent.identities()?;
     let shown = dir.display();
@@ -93,10 +92,7 @@ pub fn signing_key(trust: &Trust, dir: &Path, choice: Option<&str>) -> Result<Si
             }
         }
     };
-    Ok(SigningKey::Ssh(SshSigningKey::new(
-        chosen.key,
-        SshSigner::Agent(agent),
-    )?))
+    SshSigningKey::new(chosen.key, SshSigner::Agent(agent))
 }
 
 #[cfg(test)]
