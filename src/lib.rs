@@ -28,10 +28,10 @@
 //! Signature schemes sit behind one seam: `keys`, `verify` and `sign`
 //! each speak of signers, keys and signatures, and keep everything of a
 //! scheme in a module of its own (`keys::openpgp`, `verify::openpgp`,
-//! `sign::openpgp`; for SSH, DESIGN §8, `keys::ssh` and `verify::ssh`,
-//! signing with SSH keys to come as `sign`'s sibling). `token`
-//! (gpg-agent and OpenPGP cards) is OpenPGP-only and reaches trust
-//! through `keys::openpgp`.
+//! `sign::openpgp`; for SSH, DESIGN §8, `keys::ssh`, `verify::ssh` and
+//! `sign::ssh`, which also speaks to ssh-agent). `token` (gpg-agent,
+//! OpenPGP cards, and which ssh-agent key signs) reaches trust through
+//! `keys::openpgp` and `keys::ssh`.
 //!
 //! No two modules import each other: `keys` depends on none of the
 //! others, `trust` on `keys`, `verify` on `trust` (never on `render` or

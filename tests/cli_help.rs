@@ -147,6 +147,11 @@ fn the_top_level_help_names_the_model() {
         "{cosign}"
     );
     assert!(cosign.contains("--gpg-agent[=<FPR>]"), "{cosign}");
+    // SSH keys sign too, as a file or through ssh-agent.
+    for help in [&cosign, &ok_out(&["sign", "-h"])] {
+        assert!(help.contains("--ssh-key <FILE>"), "{help}");
+        assert!(help.contains("--ssh-agent[=<KEY>]"), "{help}");
+    }
 }
 
 fn git_in(dir: &Path, args: &[&str]) -> Option<String> {

@@ -62,6 +62,7 @@ one line on stderr starting with \"sigtag: \".
 Examples:
   sigtag sign v1.4.0 --key ~/alice.key --push origin
   sigtag cosign v1.4.0 --gpg-agent --env staging --push origin
+  sigtag cosign v1.4.0 --ssh-agent --env staging --push origin
   sigtag verify v1.4.0 --env prod --keys ../release-config/keys
   sigtag list --env prod --filter 'v1.*'
   sigtag attest v1.4.0 --env prod --key ~/verifier.key -o dist/v1.4.0.intoto.json
@@ -116,6 +117,22 @@ struct SignerArgs {
         default_missing_value = ""
     )]
     card: Option<String>,
+    /// OpenSSH private key file (passphrase from SIGTAG_PASSPHRASE or a
+    /// prompt); a FIDO (-sk) key's file cannot sign: use --ssh-agent
+    #[arg(long = "ssh-key", value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+    /// Sign through the ssh-agent at SSH_AUTH_SOCK (default: the only key
+    /// it holds of a signer of the keys directory). KEY, a fingerprint
+    /// SHA256:... or a .pub file, may follow after a space; a FIDO key
+    /// asks for a touch
+    #[arg(
+        long = "ssh-agent",
+        value_name = "KEY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    ssh_agent: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -215,9 +232,9 @@ enum Command {
         #[command(flatten)]
         signer: SignerArgs,
         /// The keys directory the signing key must belong to [default:
-        /// $SIGTAG_KEYS, else ./keys]. Read with --gpg-agent and --card
-        /// always, with --key FILE only when --keys or SIGTAG_KEYS names
-        /// one; when read, refused if it lies inside the repository's work
+        /// $SIGTAG_KEYS, else ./keys]. Read with --gpg-agent, --card,
+        /// --ssh-key and --ssh-agent always, with --key FILE only when
+        /// --keys or SIGTAG_KEYS names one; when read, refused if it lies inside the repository's work
         /// tree or git directory, or holds an entry that leads there.
         #[arg(long, value_name = "DIR")]
         keys: Option<PathBuf>,
@@ -226,7 +243,8 @@ enum Command {
         /// looks like a trailer sigtag writes is refused
         #[arg(short, long, value_name = "MSG")]
         message: Option<String>,
-        /// Tagger identity, "Name <email>" (default: the key's user ID)
+        /// Tagger identity, "Name <email>" (default: the OpenPGP key's
+        /// user ID; for an SSH key, git config user.name and user.email)
         #[arg(long, value_name = "IDENT")]
         tagger: Option<String>,
         /// Record the transition this signature vouches was tested: REV is
@@ -255,7 +273,8 @@ enum Command {
         /// trailer sigtag writes is refused
         #[arg(short, long, value_name = "MSG")]
         message: Option<String>,
-        /// Tagger identity, "Name <email>" (default: the key's user ID)
+        /// Tagger identity, "Name <email>" (default: the OpenPGP key's
+        /// user ID; for an SSH key, git config user.name and user.email)
         #[arg(long, value_name = "IDENT")]
         tagger: Option<String>,
         /// Record the transition this co-signature vouches was tested: REV
@@ -423,13 +442,26 @@ fn signing_key(
     repo: &git2::Repository,
 ) -> Result<SigningKey> {
     let dir = keys.path.as_path();
+    let ident = || sign::ssh::ident_from_config(repo);
     let key = match (&args.key, trust) {
         (Some(path), _) => sign::load_key_file(path)?,
-        (None, Some(trust)) => match &args.gpg_agent {
-            Some(fpr) => sigtag::token::agent::signing_key(trust, dir, Some(fpr), Some(repo))?,
-            None => sigtag::token::card::signing_key(trust, dir, args.card.as_deref())?,
-        },
-        (None, None) => return Err(Error::usage("pass --key FILE, --gpg-agent or --card")),
+        (None, Some(trust)) => {
+            if let Some(path) = &args.ssh_key {
+                SigningKey::Ssh(sign::ssh::load_key_file(path)?.with_ident(ident()))
+            } else if let Some(choice) = &args.ssh_agent {
+                let key = sigtag::token::ssh_agent::signing_key(trust, dir, Some(choice))?;
+                SigningKey::Ssh(key.with_ident(ident()))
+            } else if let Some(fpr) = &args.gpg_agent {
+                sigtag::token::agent::signing_key(trust, dir, Some(fpr), Some(repo))?
+            } else {
+                sigtag::token::card::signing_key(trust, dir, args.card.as_deref())?
+            }
+        }
+        (None, None) => {
+            return Err(Error::usage(
+                "pass --key FILE, --gpg-agent, --card, --ssh-key FILE or --ssh-agent",
+            ))
+        }
     };
     if let Some(trust) = trust {
         sigtag::token::check_counts(trust, dir, &key)?;

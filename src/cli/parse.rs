@@ -7,15 +7,17 @@
 //! value only when it cannot be a tag name or a commit: for `--gpg-agent`
 //! a fingerprint or key ID (16, 40 or 64 hex digits, `0x` and a trailing
 //! `!` allowed), an email address or a user ID with a space in it; for
-//! `--card` an ident `MANUFACTURER:SERIAL` (`0006:12345678`). Anything
-//! else stays where it is, a positional argument, and `--gpg-agent=VALUE`
-//! or `--card=VALUE` always names the value.
+//! `--card` an ident `MANUFACTURER:SERIAL` (`0006:12345678`); for
+//! `--ssh-agent` a fingerprint `SHA256:...` or a file name ending in
+//! `.pub`. Anything else stays where it is, a positional argument, and
+//! `--gpg-agent=VALUE`, `--card=VALUE` or `--ssh-agent=VALUE` always names
+//! the value.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use std::ffi::OsString;
 
 /// The optional-value flags this module reads.
-const FLAGS: [&str; 2] = ["--gpg-agent", "--card"];
+const FLAGS: [&str; 3] = ["--gpg-agent", "--card", "--ssh-agent"];
 
 /// A word after `--gpg-agent` or `--card` and what became of it, for hints
 /// when the command line then fails.
@@ -75,6 +77,12 @@ pub fn names_a_card(word: &str) -> bool {
     })
 }
 
+/// An SSH key's fingerprint `SHA256:...` (a tag name cannot hold a
+/// colon) or a public key file `FILE.pub`.
+pub fn names_an_ssh_key(word: &str) -> bool {
+    word.starts_with("SHA256:") || (word.ends_with(".pub") && word.len() > 4)
+}
+
 /// Rewrites `--gpg-agent WORD` to `--gpg-agent=WORD` when WORD names a key
 /// and `--card WORD` to `--card=WORD` when WORD names a card; every other
 /// argument, and everything after `--`, passes unchanged.
@@ -98,10 +106,10 @@ pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Args {
             .map(str::to_string);
         match next {
             Some(word) => {
-                let taken = if flag == "--card" {
-                    names_a_card(&word)
-                } else {
-                    names_a_key(&word)
+                let taken = match flag {
+                    "--card" => names_a_card(&word),
+                    "--ssh-agent" => names_an_ssh_key(&word),
+                    _ => names_a_key(&word),
                 };
                 if taken {
                     it.next();
@@ -119,10 +127,10 @@ pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Args {
 
 /// How to give `word` to `flag` as its value.
 pub fn value_hint(w: &Word) -> String {
-    let spaced = if w.flag == "--card" {
-        "an ident MANUFACTURER:SERIAL"
-    } else {
-        "a fingerprint, key ID or email address"
+    let spaced = match w.flag {
+        "--card" => "an ident MANUFACTURER:SERIAL",
+        "--ssh-agent" => "a fingerprint SHA256:... or a .pub file",
+        _ => "a fingerprint, key ID or email address",
     };
     format!(
         "{} takes a value after a space only when it is {spaced}; to give it {:?}, write {}={}",
@@ -286,6 +294,19 @@ mod tests {
         assert_eq!(
             norm(&["cosign", "--card=12345678"]),
             ["cosign", "--card=12345678"]
+        );
+        // --ssh-agent takes a fingerprint or a .pub file after a space.
+        assert_eq!(
+            norm(&["cosign", "--ssh-agent", "v1"]),
+            ["cosign", "--ssh-agent", "v1"]
+        );
+        assert_eq!(
+            norm(&["cosign", "--ssh-agent", "SHA256:abc", "v1"]),
+            ["cosign", "--ssh-agent=SHA256:abc", "v1"]
+        );
+        assert_eq!(
+            norm(&["cosign", "--ssh-agent", "k/bob.pub", "v1"]),
+            ["cosign", "--ssh-agent=k/bob.pub", "v1"]
         );
         assert_eq!(
             norm(&["x", "--", "--card", "0006:12345678"]),

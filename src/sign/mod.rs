@@ -15,9 +15,9 @@
 //! for an armored detached signature over a payload (`attest` for a
 //! binary one, over a DSSE envelope's payload), the fingerprint and
 //! tagger ident to show, and whether it already signed a layer. Each
-//! signature scheme implements those in its own module (today
-//! [`openpgp`]; SSH keys, DESIGN §8, will be a sibling), and the variant
-//! of [`SigningKey`] says which scheme a key is of.
+//! signature scheme implements those in its own module ([`openpgp`], and
+//! [`ssh`](mod@ssh) for SSH keys, DESIGN §8), and the variant of
+//! [`SigningKey`] says which scheme a key is of.
 //!
 //! Invariants: every layer written passes sigtag's own strict reader;
 //! references only ever move with a compare-and-swap, locally and on the
@@ -28,6 +28,7 @@ pub mod layer;
 pub mod message;
 pub mod openpgp;
 pub mod publish;
+pub mod ssh;
 
 pub use crate::message::TestedFrom;
 pub use commit::{resolve_commit, resolve_tested_from};
@@ -43,9 +44,14 @@ use std::fmt;
 use std::time::SystemTime;
 
 /// A key that can sign layers, of one of the signature schemes.
+// A process holds one signing key: the size of its variants does not
+// matter.
+#[allow(clippy::large_enum_variant)]
 pub enum SigningKey {
     /// An OpenPGP secret key (a file, a pasted key, gpg-agent or a card).
     OpenPgp(openpgp::OpenPgpKey),
+    /// An SSH private key (a file or a pasted key) or a key in ssh-agent.
+    Ssh(ssh::SshSigningKey),
 }
 
 impl SigningKey {
@@ -53,6 +59,9 @@ impl SigningKey {
     pub fn sign_detached(&mut self, payload: &[u8], at: SystemTime) -> Result<Vec<u8>> {
         match self {
             SigningKey::OpenPgp(key) => key.sign_detached(payload, at),
+            // An SSH signature carries no time: the layer's tagger date,
+            // which it signs, stands for it.
+            SigningKey::Ssh(key) => key.sign_detached(payload),
         }
     }
 
@@ -63,6 +72,10 @@ impl SigningKey {
     pub fn sign_detached_binary(&mut self, payload: &[u8], at: SystemTime) -> Result<Vec<u8>> {
         match self {
             SigningKey::OpenPgp(key) => key.sign_detached_binary(payload, at),
+            SigningKey::Ssh(key) => Err(crate::error::Error::sign(format!(
+                "the SSH key {} cannot sign an attestation; its envelope is signed with an OpenPGP key (--key FILE)",
+                key.fingerprint()
+            ))),
         }
     }
 
@@ -70,6 +83,7 @@ impl SigningKey {
     pub fn fingerprint(&self) -> Fingerprint {
         match self {
             SigningKey::OpenPgp(key) => Fingerprint(key.fingerprint().to_hex()),
+            SigningKey::Ssh(key) => Fingerprint(key.fingerprint().to_string()),
         }
     }
 
@@ -77,6 +91,7 @@ impl SigningKey {
     pub fn ident(&self) -> Result<String> {
         match self {
             SigningKey::OpenPgp(key) => key.ident(),
+            SigningKey::Ssh(key) => key.ident(),
         }
     }
 
@@ -87,17 +102,19 @@ impl SigningKey {
             SigningKey::OpenPgp(key) => {
                 key.has_signed(&layer.object.signature, layer.object.payload())
             }
+            SigningKey::Ssh(key) => key.has_signed(&layer.object.signature, layer.object.payload()),
         }
     }
 }
 
 /// The fingerprint of a signing key, as messages show it (for OpenPGP,
-/// upper-case hex).
+/// upper-case hex; for SSH, `SHA256:` and base64).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    /// The fingerprint's text (for OpenPGP keys, upper-case hex).
+    /// The fingerprint's text (for OpenPGP keys, upper-case hex; for SSH
+    /// keys, `SHA256:...`).
     pub fn to_hex(&self) -> String {
         self.0.clone()
     }
@@ -110,16 +127,25 @@ impl fmt::Display for Fingerprint {
 }
 
 /// Checks that `text` (the configuration field `field`) is an armored
-/// secret key of a scheme sigtag signs with, without using it.
+/// secret key of a scheme sigtag signs with (an OpenPGP secret key, or an
+/// OpenSSH private key, told apart by their armor), without using it.
 pub fn check_secret_key(text: &str, field: &str) -> Result<()> {
-    openpgp::check_secret_key(text, field)
+    if ssh::is_private_key(text) {
+        ssh::check_secret_key(text, field)
+    } else {
+        openpgp::check_secret_key(text, field)
+    }
 }
 
 /// The signing key of an armored secret key given as text in the
-/// configuration field `field`; a key protected by a passphrase is
-/// refused (nobody is there to type it).
+/// configuration field `field` (OpenPGP or OpenSSH, by its armor); a key
+/// protected by a passphrase is refused (nobody is there to type it).
 pub fn secret_key(text: &str, field: &str) -> Result<SigningKey> {
-    openpgp::secret_key(text, field)
+    if ssh::is_private_key(text) {
+        ssh::secret_key(text, field)
+    } else {
+        openpgp::secret_key(text, field)
+    }
 }
 
 /// Options common to both kinds of layer.

@@ -2,16 +2,20 @@
 //! ([`agent`], which reaches a YubiKey through scdaemon) or directly on an
 //! OpenPGP card over PC/SC ([`card`]).
 //!
+//! An SSH key may also stay in a running ssh-agent ([`ssh_agent`]).
+//!
 //! Whatever signs, the key must be one the keys directory counts:
 //! [`check_counts`] refuses any other key before a layer is written, and
-//! names the signer file the certificate belongs in. The public
+//! names the signer file the certificate (or SSH public key) belongs in. The public
 //! certificate of a token key always comes from the keys directory, so
 //! neither path reads gpg's keyring or runs gpg.
 
 pub mod agent;
 pub mod card;
+pub mod ssh_agent;
 
 use crate::error::{clean, Error, Result};
+use crate::sign::ssh::SshSigningKey;
 use crate::sign::SigningKey;
 use crate::trust::{Signer, Trust};
 use openpgp::cert::amalgamation::ValidAmalgamation as _;
@@ -104,7 +108,10 @@ fn signer_by_email(trust: &Trust, cert: &Cert) -> Option<String> {
 /// count: it must be a live, unrevoked signing key of one signer's
 /// certificate. Returns the signer's name.
 pub fn check_counts(trust: &Trust, dir: &Path, key: &SigningKey) -> Result<String> {
-    let SigningKey::OpenPgp(key) = key;
+    let key = match key {
+        SigningKey::OpenPgp(key) => key,
+        SigningKey::Ssh(key) => return check_ssh_counts(trust, dir, key),
+    };
     let fpr = key.fingerprint();
     let shown = dir.display();
     let Some((signer, cert)) = owner_of(trust, &fpr) else {
@@ -138,6 +145,60 @@ pub fn check_counts(trust: &Trust, dir: &Path, key: &SigningKey) -> Result<Strin
             signer.name
         ))
     })?;
+    Ok(signer.name.clone())
+}
+
+/// The SSH signer file of `name` in `dir`, for messages.
+pub fn ssh_signer_file(trust_dir: &Path, name: &str) -> String {
+    trust_dir.join(format!("{name}.pub")).display().to_string()
+}
+
+/// The signer that holds the SSH key `blob` (in wire form), unless the
+/// key is revoked.
+pub fn ssh_owner<'t>(trust: &'t Trust, blob: &[u8]) -> Option<&'t Signer> {
+    let fpr = crate::keys::ssh::fingerprint_of_blob(blob);
+    let index = trust.keyring().ssh();
+    if index.revoked(&fpr).is_some() {
+        return None;
+    }
+    let (si, ki) = index.find(&fpr)?;
+    let signer = trust.signer(si)?;
+    let key = signer.keys.ssh().get(ki)?;
+    (key.blob() == blob).then_some(signer)
+}
+
+/// [`check_counts`] for an SSH key: it must be one signer's, not revoked,
+/// and inside its window now.
+fn check_ssh_counts(trust: &Trust, dir: &Path, key: &SshSigningKey) -> Result<String> {
+    let fpr = key.fingerprint();
+    let shown = dir.display();
+    let index = trust.keyring().ssh();
+    if let Some(origin) = index.revoked(fpr) {
+        return Err(Error::sign(format!(
+            "refusing to sign: the SSH key {fpr} is revoked ({origin}), so its signature would count for nothing; sign with another key"
+        )));
+    }
+    let found = index.find(fpr).and_then(|(si, ki)| {
+        let signer = trust.signer(si)?;
+        Some((signer, signer.keys.ssh().get(ki)?))
+    });
+    let Some((signer, held)) = found.filter(|(_, k)| k.blob() == key.blob()) else {
+        return Err(Error::sign(format!(
+            "refusing to sign: the SSH key {fpr} is not in any signer's file in {shown}, so its signature would not count; add its .pub line to {} under the name of the signer it speaks for",
+            ssh_signer_file(dir, "NAME")
+        )));
+    };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if !held.valid_at(now) {
+        return Err(Error::sign(format!(
+            "refusing to sign: {}'s SSH key {fpr} in {} would not count now (it is valid {}); change its valid-after/valid-before or sign with another key",
+            signer.name,
+            held.origin(),
+            held.window_words()
+        )));
+    }
     Ok(signer.name.clone())
 }
 

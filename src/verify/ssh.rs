@@ -35,6 +35,7 @@ use crate::keys::ssh::{fingerprint_of_blob, SshKey};
 use crate::problem::Problem;
 use crate::trust::Trust;
 use signature::Verifier as _;
+use ssh_key::public::KeyData;
 use ssh_key::sha2::{Digest, Sha256, Sha512};
 use ssh_key::{Algorithm, HashAlg, Signature};
 use sshsig::{SshSig, SK_USER_PRESENT, SK_USER_VERIFIED};
@@ -127,20 +128,23 @@ fn verify_signature<'t>(
 /// by the mathematics alone? The signature's algorithm must be the key's
 /// (for RSA: rsa-sha2-256 or rsa-sha2-512).
 fn verifies(sig: &SshSig, key: &SshKey, digest: &[u8]) -> bool {
+    verifies_with(sig, key.key_data(), digest)
+}
+
+/// Does the signature verify over the signed data for `digest` with the
+/// public key `key`, by the mathematics alone? As [`verifies`], for a key
+/// that is not (yet) a signer's: the key that signs a layer.
+pub(crate) fn verifies_with(sig: &SshSig, key: &KeyData, digest: &[u8]) -> bool {
     let Ok(signature) = Signature::try_from(sig.signature.as_slice()) else {
         return false;
     };
-    let matches = match (key.key_data().algorithm(), signature.algorithm()) {
+    let matches = match (key.algorithm(), signature.algorithm()) {
         (Algorithm::Rsa { .. }, Algorithm::Rsa { hash }) => {
             matches!(hash, Some(HashAlg::Sha256 | HashAlg::Sha512))
         }
         (k, s) => k == s,
     };
-    matches
-        && key
-            .key_data()
-            .verify(&sig.signed_data(digest), &signature)
-            .is_ok()
+    matches && key.verify(&sig.signed_data(digest), &signature).is_ok()
 }
 
 fn tagger_time(t: i64) -> SystemTime {
