@@ -115,8 +115,9 @@ fn the_top_level_help_names_the_model() {
     for part in [
         "A tag is a chain of signed layers.",
         "`git tag -s -f NAME NAME`",
-        "one NAME.asc file of public certificates per signer, and policy.toml, whose [groups] \
-         list signers and whose [environments.ENV] each have a `require` rule",
+        "per signer a NAME.asc file of public OpenPGP certificates and/or a NAME.pub file of \
+         OpenSSH public keys, and policy.toml, whose [groups] list signers and whose \
+         [environments.ENV] each have a `require` rule",
         "Exit status: 0 yes (or done), 1 no (a verdict, or a co-signature the rules refuse), \
          2 could not run",
         "sigtag sign v1.4.0 --key ~/alice.key --push origin",

@@ -1025,15 +1025,6 @@ fn fido_walk(t: &Team, lib: &Path, steps: Vec<Step>) -> Transcript {
         .run(&t.bob_dir, &second)
 }
 
-/// Does the sigtag under test sign through ssh-agent yet?
-fn sigtag_has_ssh_agent() -> bool {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sigtag"))
-        .args(["cosign", "--help"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).contains("--ssh-agent")
-}
-
 /// The FIDO reviewer with plain git: the key made on the token (sk-dummy),
 /// its public key in keys/bob.pub with a window, the page's [ssh] table,
 /// the layer made by git tag -s and pushed; then the token lost and its
@@ -1070,19 +1061,13 @@ fn the_fido_reviewer_cosigns_with_plain_git() {
     assert_eq!(r.signers(), signers(&[("alice", 1), ("carol", 2)]));
 }
 
-/// The FIDO reviewer with sigtag through ssh-agent. Until sigtag signs
-/// through ssh-agent, the walk stops short of it.
+/// The FIDO reviewer with sigtag through ssh-agent: the agent holds the
+/// token's key, `sigtag cosign --ssh-agent` signs and pushes.
 #[test]
 fn the_fido_reviewer_cosigns_with_sigtag_and_ssh_agent() {
     let Some(lib) = ssh_support::sk_dummy() else {
         return;
     };
-    if !sigtag_has_ssh_agent() {
-        eprintln!(
-            "notice: sigtag cosign has no --ssh-agent yet, so {DOC}'s \"{FIDO_AGENT}\" does not run"
-        );
-        return;
-    }
     let t = Team::new(None);
     the_pages_ssh_table(&t.ctx);
     fido_walk(&t, &lib, fido_agent_steps(&t.alice_layer, &t.carol_layer));

@@ -46,8 +46,9 @@ annotated tag of the previous layer signed by another key (what \
 and plain git and gpg can take part.
 
 The trust root is a keys directory (--keys DIR, default $SIGTAG_KEYS, else \
-./keys), which must lie outside the repository: one NAME.asc file of public \
-certificates per signer, and policy.toml, whose [groups] list signers and \
+./keys), which must lie outside the repository: per signer a NAME.asc file of \
+public OpenPGP certificates and/or a NAME.pub file of OpenSSH public keys, and \
+policy.toml, whose [groups] list signers and \
 whose [environments.ENV] each have a `require` rule, such as \
 \"2 of humans and 1 of pipelines\" (N of GROUP, and, or, parentheses).";
 
@@ -77,7 +78,7 @@ resource); `make man` writes the manual pages to target/man.";
     name = "sigtag",
     version = VERSION,
     propagate_version = true,
-    about = "Promotion gates on OpenPGP-signed git tags",
+    about = "Promotion gates on signed git tags (OpenPGP and SSH)",
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
     after_long_help = AFTER_LONG_HELP
