@@ -509,8 +509,92 @@ fn keys_shows_ssh_keys_and_source_carries_them() {
         )),
         "{value}"
     );
-    // A keys directory the source cannot express is refused.
-    std::fs::write(ctx.keys.join("revoked.pub"), "").unwrap();
-    let run = ctx.sigtag(&["keys", "source", "--env", "staging", "--keys", &keys]);
-    run.assert_error(&["the resource's source cannot carry revoked.pub"]);
+}
+
+/// `sigtag keys source` of a keys directory with revoked.pub and
+/// `[ssh] require_user_verification`, as JSON.
+fn source_of(ctx: &Ctx) -> serde_json::Value {
+    let keys = ctx.keys.display().to_string();
+    let run = ctx.sigtag(&[
+        "keys", "source", "--env", "staging", "--keys", &keys, "--format", "json",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// The resource's check on the test's repository with `source`: the tags
+/// of the versions it returns.
+fn check_tags(ctx: &Ctx, mut source: serde_json::Value) -> Vec<String> {
+    source["uri"] = serde_json::json!(format!("file://{}", ctx.repo.display()));
+    let tmp = ctx.root.join(format!("check-tmp-{}", common::now()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_check"));
+    cmd.env_clear().env("TMPDIR", &tmp);
+    let out = common::process::run_with_input(
+        cmd,
+        Some(serde_json::json!({"source": source}).to_string().as_bytes()),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let versions: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    versions
+        .iter()
+        .map(|v| v["tag"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_resource_source_carries_revoked_keys_and_user_verification() {
+    let ctx = Ctx::new();
+    let alice = ctx.ssh_key("alice", "ed25519", None);
+    let lost = ctx.ssh_key("lost", "ed25519", None);
+    ctx.trust_ssh(&alice, "alice", "");
+    humans(&ctx, &["alice"], "1 of humans");
+    ctx.ssh_sign(&alice, "v1", "HEAD");
+    std::fs::write(
+        ctx.keys.join("revoked.pub"),
+        format!("{}\n", lost.pub_line()),
+    )
+    .unwrap();
+    let policy = ctx.keys.join("policy.toml");
+    let mut text = std::fs::read_to_string(&policy).unwrap();
+    text.push_str("\n[ssh]\nrequire_user_verification = true\n");
+    std::fs::write(&policy, text).unwrap();
+
+    let source = source_of(&ctx);
+    let b64 = |k: &common::ssh::SshKey| k.pub_line().split_whitespace().nth(1).unwrap().to_string();
+    assert_eq!(
+        source["revoked_keys"],
+        serde_json::json!(format!("ssh-ed25519 {}\n", b64(&lost)))
+    );
+    assert_eq!(source["require_user_verification"], serde_json::json!(true));
+    // The YAML carries both too.
+    let keys = ctx.keys.display().to_string();
+    let yaml = ctx
+        .sigtag(&["keys", "source", "--env", "staging", "--keys", &keys])
+        .stdout;
+    assert!(
+        yaml.contains(&format!("revoked_keys: |\n  ssh-ed25519 {}\n", b64(&lost)))
+            && yaml.contains("\nrequire_user_verification: true\n"),
+        "{yaml}"
+    );
+    // alice's key is not revoked: the resource promotes v1.
+    assert_eq!(check_tags(&ctx, source), ["v1"]);
+
+    // Her key revoked in the keys directory: the source says so, and the
+    // resource promotes nothing.
+    std::fs::write(
+        ctx.keys.join("revoked.pub"),
+        format!("{}\n", alice.pub_line()),
+    )
+    .unwrap();
+    let source = source_of(&ctx);
+    assert_eq!(
+        source["revoked_keys"],
+        serde_json::json!(format!("ssh-ed25519 {}\n", b64(&alice)))
+    );
+    assert_eq!(check_tags(&ctx, source), Vec::<String>::new());
 }

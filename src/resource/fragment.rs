@@ -75,6 +75,10 @@ pub struct Fragment {
     pub review_within: Option<String>,
     /// `tag_filter`, as the policy writes it.
     pub tag_filter: Option<String>,
+    /// The keys of revoked.pub, one canonical OpenSSH line each.
+    pub revoked_keys: Option<String>,
+    /// `[ssh] require_user_verification = true`.
+    pub require_user_verification: bool,
 }
 
 /// The pipeline variable of a signer's certificates: `alice_pub`. A `.`
@@ -97,16 +101,30 @@ impl Fragment {
             ))
         })?;
         let policy = read_policy(&text, &path.display().to_string())?;
-        // The resource's source has no place yet for revoked SSH keys or
-        // [ssh]: refuse rather than hand it a laxer trust root.
-        if trust.require_user_verification() || dir.join(crate::trust::REVOKED_SSH_FILE).exists() {
-            return Err(Error::config(format!(
-                "{}: the resource's source cannot carry revoked.pub or [ssh] require_user_verification; \
-                 remove the revoked keys from their signers' .pub files instead, or verify with the command line",
-                dir.display()
-            )));
-        }
-        Fragment::new(&trust, &policy, env, certs)
+        // revoked.pub and [ssh] go along: the resource's trust root is
+        // never laxer than the keys directory's.
+        let revoked_path = dir.join(crate::trust::REVOKED_SSH_FILE);
+        let revoked = match std::fs::read(&revoked_path) {
+            Ok(bytes) => {
+                crate::keys::ssh::parse_revoked(&revoked_path.display().to_string(), &bytes)?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(Error::config(format!(
+                    "cannot read {}: {e}",
+                    revoked_path.display()
+                )))
+            }
+        };
+        let mut fragment = Fragment::new(&trust, &policy, env, certs)?;
+        fragment.revoked_keys = (!revoked.is_empty()).then(|| {
+            revoked
+                .iter()
+                .map(|k| format!("{}\n", k.canonical_line()))
+                .collect()
+        });
+        fragment.require_user_verification = trust.require_user_verification();
+        Ok(fragment)
     }
 
     /// The fragment of environment `env` of `trust`, which `policy` built;
@@ -162,6 +180,8 @@ impl Fragment {
             review: fields.review,
             review_within: fields.review_within,
             tag_filter: trust.tag_filter_for(env).map(str::to_string),
+            revoked_keys: None,
+            require_user_verification: trust.require_user_verification(),
         })
     }
 
@@ -194,6 +214,12 @@ impl Fragment {
             }
             for (name, value) in self.emergency_texts() {
                 fields.insert(name.into(), Value::String(value.to_string()));
+            }
+            if let Some(keys) = &self.revoked_keys {
+                fields.insert("revoked_keys".into(), Value::String(keys.clone()));
+            }
+            if self.require_user_verification {
+                fields.insert("require_user_verification".into(), Value::Bool(true));
             }
         }
         fragment
@@ -258,6 +284,15 @@ impl Fragment {
         }
         for (name, value) in self.emergency_texts() {
             let _ = writeln!(out, "{name}: {}", quoted(value));
+        }
+        if let Some(keys) = &self.revoked_keys {
+            out.push_str("revoked_keys: |\n");
+            for line in keys.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        if self.require_user_verification {
+            out.push_str("require_user_verification: true\n");
         }
         out
     }
@@ -410,6 +445,8 @@ mod tests {
             review: Some("2 of x".into()),
             review_within: Some("72h".into()),
             tag_filter: Some("v*".into()),
+            revoked_keys: None,
+            require_user_verification: false,
         };
         let json = fragment.json();
         assert_eq!(json["in_order"], json!(true));
@@ -466,6 +503,8 @@ mod tests {
             review: None,
             review_within: None,
             tag_filter: None,
+            revoked_keys: None,
+            require_user_verification: false,
         };
         assert_eq!(
             fragment.yaml(),

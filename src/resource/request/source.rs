@@ -55,6 +55,8 @@ pub const SOURCE_FIELDS: &[&str] = &[
     "emergency",
     "review",
     "review_within",
+    "revoked_keys",
+    "require_user_verification",
 ];
 
 /// A string that must never be printed.
@@ -382,7 +384,7 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         groups,
         environments: BTreeMap::from([(environment.clone(), policy)]),
         emails,
-        ssh: Default::default(),
+        ssh: ssh_fields(&map)?,
     };
     let trust = Trust::build_policy(sources, policy, "source")?;
     let rule = trust.rule_for(&environment)?.clone();
@@ -413,6 +415,20 @@ pub(super) fn parse_source(map: Map<String, Value>) -> Result<Source> {
         in_order,
         environment,
         digest,
+    })
+}
+
+/// `source.revoked_keys` (OpenSSH public keys one a line, as revoked.pub
+/// holds them: their signatures count for nothing) and
+/// `source.require_user_verification` (as policy.toml's `[ssh]`).
+fn ssh_fields(map: &Map<String, Value>) -> Result<crate::trust::SshPolicy> {
+    let revoked = match opt_string(map, "revoked_keys", "source.revoked_keys")? {
+        Some(text) => crate::keys::ssh::parse_revoked("source.revoked_keys", text.as_bytes())?,
+        None => Vec::new(),
+    };
+    Ok(crate::trust::SshPolicy {
+        require_user_verification: opt_bool(map, "require_user_verification")?,
+        revoked,
     })
 }
 
