@@ -1,5 +1,6 @@
-//! Base64 and hex, by hand (the crate needs them in a few places and for
-//! no more than this). A leaf: it imports nothing of the crate.
+//! Base64, hex and SSH's wire format (RFC 4251 §5: `uint32` and
+//! length-prefixed `string`), by hand (the crate needs them in a few places
+//! and for no more than this). A leaf: it imports nothing of the crate.
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -113,9 +114,51 @@ pub fn is_lower_hex(s: &[u8]) -> bool {
     s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Reads SSH wire values off the front of a byte string; what is left is
+/// `.0`. Every read is checked: `None` when the bytes run out.
+pub struct SshReader<'a>(pub &'a [u8]);
+
+impl<'a> SshReader<'a> {
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    /// A big-endian `uint32`.
+    pub fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    /// A `string`: a `uint32` length, then that many bytes.
+    pub fn string(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+/// Appends `bytes` as an SSH `string` (a `uint32` length, then the bytes).
+pub fn put_ssh_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_strings_are_read_strictly() {
+        let mut r = SshReader(&[0, 0, 0, 9, 1]);
+        assert_eq!(r.string(), None);
+        let mut r = SshReader(&[0, 0, 0, 1, 7, 0]);
+        assert_eq!(r.string(), Some(&[7u8][..]));
+        assert_eq!(r.u32(), None);
+        let mut out = Vec::new();
+        put_ssh_string(&mut out, &[7]);
+        assert_eq!(out, [0, 0, 0, 1, 7]);
+    }
 
     #[test]
     fn base64_is_strict() {

@@ -29,6 +29,7 @@
 pub mod agent;
 
 use super::SigningKey;
+use crate::encoding::{put_ssh_string, SshReader};
 use crate::error::{Error, Result};
 use crate::keys::ssh::fingerprint_of_blob;
 use crate::object::SignatureBlock;
@@ -252,31 +253,6 @@ fn try_sign(key: &PrivateKey, data: &[u8]) -> std::result::Result<ssh_key::Signa
     .map_err(|_| ())
 }
 
-/// Reads SSH wire values off the front of a byte string.
-struct Wire<'a>(&'a [u8]);
-
-impl<'a> Wire<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn string(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-}
-
-fn put(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(bytes);
-}
-
 const MAGIC: &[u8] = b"openssh-key-v1\0";
 
 /// Why a private section could not be read.
@@ -292,7 +268,7 @@ enum Section {
 /// section `plain`, rewritten with the scalar at full width, then read
 /// by ssh-key as an unencrypted key with public key `public`.
 fn repaired(public: &[u8], plain: &[u8]) -> std::result::Result<PrivateKey, Section> {
-    let mut r = Wire(plain);
+    let mut r = SshReader(plain);
     let (Some(c1), Some(c2)) = (r.take(4), r.take(4)) else {
         return Err(Section::Unreadable);
     };
@@ -301,7 +277,7 @@ fn repaired(public: &[u8], plain: &[u8]) -> std::result::Result<PrivateKey, Sect
     }
     let mut section = zeroize::Zeroizing::new([c1, c2].concat());
     let typ = r.string().ok_or(Section::Unreadable)?;
-    put(&mut section, typ);
+    put_ssh_string(&mut section, typ);
     if typ.starts_with(b"ecdsa-sha2-") {
         let (Some(curve), Some(point), Some(scalar)) = (r.string(), r.string(), r.string()) else {
             return Err(Section::Unreadable);
@@ -321,11 +297,11 @@ fn repaired(public: &[u8], plain: &[u8]) -> std::result::Result<PrivateKey, Sect
         if full.first().is_some_and(|b| b & 0x80 != 0) {
             full.insert(0, 0);
         }
-        put(&mut section, curve);
-        put(&mut section, point);
-        put(&mut section, &full);
+        put_ssh_string(&mut section, curve);
+        put_ssh_string(&mut section, point);
+        put_ssh_string(&mut section, &full);
         let comment = r.string().ok_or(Section::Unreadable)?;
-        put(&mut section, comment);
+        put_ssh_string(&mut section, comment);
     } else {
         section.extend_from_slice(r.0);
     }
@@ -335,12 +311,12 @@ fn repaired(public: &[u8], plain: &[u8]) -> std::result::Result<PrivateKey, Sect
         pad = pad.wrapping_add(1);
     }
     let mut blob = zeroize::Zeroizing::new(MAGIC.to_vec());
-    put(&mut blob, b"none");
-    put(&mut blob, b"none");
-    put(&mut blob, b"");
+    put_ssh_string(&mut blob, b"none");
+    put_ssh_string(&mut blob, b"none");
+    put_ssh_string(&mut blob, b"");
     blob.extend_from_slice(&1u32.to_be_bytes());
-    put(&mut blob, public);
-    put(&mut blob, &section);
+    put_ssh_string(&mut blob, public);
+    put_ssh_string(&mut blob, &section);
     PrivateKey::from_bytes(&blob).map_err(|_| Section::Unreadable)
 }
 
@@ -353,7 +329,7 @@ fn repaired_file(text: &str) -> Option<PrivateKey> {
         .flat_map(|l| l.bytes())
         .collect();
     let blob = crate::encoding::base64_strict(&body)?;
-    let mut r = Wire(&blob);
+    let mut r = SshReader(&blob);
     if r.take(MAGIC.len())? != MAGIC {
         return None;
     }
@@ -572,11 +548,11 @@ mod tests {
             let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
             conn.read_exact(&mut body).unwrap();
             assert_eq!(body[0], 13, "a SIGN_REQUEST");
-            let mut r = Wire(&body[1..]);
+            let mut r = SshReader(&body[1..]);
             let _key = r.string().unwrap();
             let data = r.string().unwrap().to_vec();
             let mut reply = vec![14];
-            put(&mut reply, &answer(&data));
+            put_ssh_string(&mut reply, &answer(&data));
             let mut out = (reply.len() as u32).to_be_bytes().to_vec();
             out.extend_from_slice(&reply);
             conn.write_all(&out).unwrap();
@@ -640,18 +616,18 @@ mod tests {
             }
         };
         let bytes = key.to_bytes().unwrap();
-        let mut r = Wire(&bytes);
+        let mut r = SshReader(&bytes);
         r.take(MAGIC.len()).unwrap();
         let head: Vec<&[u8]> = (0..3).map(|_| r.string().unwrap()).collect();
         r.u32().unwrap();
         let public = r.string().unwrap();
-        let mut p = Wire(r.string().unwrap());
+        let mut p = SshReader(r.string().unwrap());
         let checks = p.take(8).unwrap();
         let fields: Vec<&[u8]> = (0..5).map(|_| p.string().unwrap()).collect();
         let mut section = checks.to_vec();
         for (i, f) in fields.iter().enumerate() {
             let short: Vec<u8> = f.iter().copied().skip_while(|b| *b == 0).collect();
-            put(&mut section, if i == 3 { &short } else { f });
+            put_ssh_string(&mut section, if i == 3 { &short } else { f });
         }
         let mut pad = 1;
         while section.len() % 8 != 0 {
@@ -660,11 +636,11 @@ mod tests {
         }
         let mut blob = MAGIC.to_vec();
         for h in head {
-            put(&mut blob, h);
+            put_ssh_string(&mut blob, h);
         }
         blob.extend_from_slice(&1u32.to_be_bytes());
-        put(&mut blob, public);
-        put(&mut blob, &section);
+        put_ssh_string(&mut blob, public);
+        put_ssh_string(&mut blob, &section);
         let b64 = crate::encoding::base64(&blob);
         let mut text = format!("{PRIVATE_KEY_BEGIN}\n");
         for line in b64.as_bytes().chunks(70) {

@@ -9,6 +9,7 @@
 //! before it is used ([`super::SshSigningKey`]); nothing secret passes
 //! through this module.
 
+use crate::encoding::{put_ssh_string, SshReader};
 use crate::error::{Error, Result};
 use crate::keys::ssh::fingerprint_of_blob;
 use ssh_key::public::KeyData;
@@ -107,7 +108,7 @@ impl Agent {
         if kind != IDENTITIES_ANSWER {
             return Err(self.fail("refused to list its keys"));
         }
-        let mut r = Reader(&body);
+        let mut r = SshReader(&body);
         let n = r
             .u32()
             .ok_or_else(|| self.fail("sent a truncated key list"))?;
@@ -134,8 +135,8 @@ impl Agent {
     /// FIDO key flags and counter) of `data` with the key `blob`.
     pub fn sign(&self, blob: &[u8], key: &KeyData, data: &[u8]) -> Result<Vec<u8>> {
         let mut message = vec![SIGN_REQUEST];
-        put_string(&mut message, blob);
-        put_string(&mut message, data);
+        put_ssh_string(&mut message, blob);
+        put_ssh_string(&mut message, data);
         let flags = if matches!(key.algorithm(), Algorithm::Rsa { .. }) {
             RSA_SHA2_512
         } else {
@@ -152,7 +153,7 @@ impl Agent {
         let fpr = fingerprint_of_blob(blob);
         match kind {
             SIGN_RESPONSE => {
-                let mut r = Reader(&body);
+                let mut r = SshReader(&body);
                 match (r.string(), r.0.is_empty()) {
                     (Some(sig), true) => Ok(sig.to_vec()),
                     _ => Err(self.fail("sent a malformed signature")),
@@ -163,42 +164,5 @@ impl Agent {
             ))),
             other => Err(self.fail(&format!("answered a signing request with message {other}"))),
         }
-    }
-}
-
-fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(bytes);
-}
-
-/// Reads SSH wire values off the front of a byte string.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn u32(&mut self) -> Option<u32> {
-        let (head, rest) = self.0.split_at_checked(4)?;
-        self.0 = rest;
-        Some(u32::from_be_bytes(head.try_into().ok()?))
-    }
-
-    fn string(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_strictly() {
-        let mut r = Reader(&[0, 0, 0, 9, 1]);
-        assert_eq!(r.string(), None);
-        let mut r = Reader(&[0, 0, 0, 1, 7, 0]);
-        assert_eq!(r.string(), Some(&[7u8][..]));
-        assert_eq!(r.u32(), None);
     }
 }

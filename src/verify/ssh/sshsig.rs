@@ -71,17 +71,12 @@ impl SshSig {
     pub fn signed_data(&self, digest: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.namespace.len() + digest.len());
         out.extend_from_slice(MAGIC);
-        put_string(&mut out, &self.namespace);
-        put_string(&mut out, b"");
-        put_string(&mut out, &self.hash_algorithm);
-        put_string(&mut out, digest);
+        put_ssh_string(&mut out, &self.namespace);
+        put_ssh_string(&mut out, b"");
+        put_ssh_string(&mut out, &self.hash_algorithm);
+        put_ssh_string(&mut out, digest);
         out
     }
-}
-
-fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(bytes);
 }
 
 /// Parses an armored SSH signature block (begin to end line, with its
@@ -130,34 +125,31 @@ fn dearmor(block: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 pub use crate::encoding::base64_strict;
+use crate::encoding::{put_ssh_string, SshReader};
 
-/// Reads SSH wire values off the front of a byte string.
-struct Reader<'a>(&'a [u8]);
+/// Reads SSH wire values off the front of a byte string, naming the
+/// field that runs out.
+struct Reader<'a>(SshReader<'a>);
+
+fn truncated(what: &str) -> String {
+    format!("the SSH signature is truncated in its {what}")
+}
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
-        let Some((head, rest)) = self.0.split_at_checked(n) else {
-            return Err(format!("the SSH signature is truncated in its {what}"));
-        };
-        self.0 = rest;
-        Ok(head)
+        self.0.take(n).ok_or_else(|| truncated(what))
     }
 
     fn u32(&mut self, what: &str) -> Result<u32, String> {
-        let b = self.take(4, what)?;
-        let arr: [u8; 4] = b
-            .try_into()
-            .map_err(|_| format!("the SSH signature is truncated in its {what}"))?;
-        Ok(u32::from_be_bytes(arr))
+        self.0.u32().ok_or_else(|| truncated(what))
     }
 
     fn string(&mut self, what: &str) -> Result<&'a [u8], String> {
-        let n = self.u32(what)? as usize;
-        self.take(n, what)
+        self.0.string().ok_or_else(|| truncated(what))
     }
 
     fn finish(&self, what: &str) -> Result<(), String> {
-        if self.0.is_empty() {
+        if self.0 .0.is_empty() {
             Ok(())
         } else {
             Err(format!("the SSH signature has bytes after its {what}"))
@@ -167,7 +159,7 @@ impl<'a> Reader<'a> {
 
 /// Parses the blob inside the armor.
 pub fn parse_blob(blob: &[u8]) -> Result<SshSig, String> {
-    let mut r = Reader(blob);
+    let mut r = Reader(SshReader(blob));
     if r.take(MAGIC.len(), "magic")? != MAGIC {
         return Err("the SSH signature does not start with SSHSIG".into());
     }
@@ -187,7 +179,7 @@ pub fn parse_blob(blob: &[u8]) -> Result<SshSig, String> {
         return Err("the SSH signature holds no public key".into());
     }
 
-    let mut s = Reader(&signature);
+    let mut s = Reader(SshReader(&signature));
     let signature_algorithm = s.string("signature's algorithm")?.to_vec();
     let bytes = s.string("signature's bytes")?;
     if bytes.is_empty() {
@@ -217,7 +209,8 @@ pub fn parse_blob(blob: &[u8]) -> Result<SshSig, String> {
     })
 }
 
-/// Writes a blob and its armor as ssh-keygen does: for tests and seeds.
+/// Writes a blob and its armor as ssh-keygen does (the layers sigtag signs,
+/// tests and seeds).
 pub fn armor(blob: &[u8]) -> Vec<u8> {
     let text = crate::encoding::base64(blob).into_bytes();
     let mut out = Vec::with_capacity(text.len() + 80);
@@ -237,11 +230,11 @@ pub fn armor(blob: &[u8]) -> Vec<u8> {
 pub fn blob(public_key: &[u8], namespace: &[u8], hash: &[u8], signature: &[u8]) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&1u32.to_be_bytes());
-    put_string(&mut out, public_key);
-    put_string(&mut out, namespace);
-    put_string(&mut out, b"");
-    put_string(&mut out, hash);
-    put_string(&mut out, signature);
+    put_ssh_string(&mut out, public_key);
+    put_ssh_string(&mut out, namespace);
+    put_ssh_string(&mut out, b"");
+    put_ssh_string(&mut out, hash);
+    put_ssh_string(&mut out, signature);
     out
 }
 
@@ -249,8 +242,8 @@ pub fn blob(public_key: &[u8], namespace: &[u8], hash: &[u8], signature: &[u8]) 
 /// keys the flags and counter.
 pub fn signature_blob(algorithm: &[u8], bytes: &[u8], sk: Option<SkTrailer>) -> Vec<u8> {
     let mut out = Vec::new();
-    put_string(&mut out, algorithm);
-    put_string(&mut out, bytes);
+    put_ssh_string(&mut out, algorithm);
+    put_ssh_string(&mut out, bytes);
     if let Some(t) = sk {
         out.push(t.flags);
         out.extend_from_slice(&t.counter.to_be_bytes());
@@ -340,7 +333,7 @@ mod tests {
         let mut b = MAGIC.to_vec();
         b.extend_from_slice(&1u32.to_be_bytes());
         for field in [&b"KEY"[..], b"git", b"x", b"sha512", &sig()] {
-            put_string(&mut b, field);
+            put_ssh_string(&mut b, field);
         }
         assert_eq!(
             parse_blob(&b).unwrap_err(),
